@@ -1,0 +1,99 @@
+"""Structured configs: Hydra validates every YAML against these, so a typo in a key fails early.
+
+The shapes mirror the user's choices: `model/`, `suite/`, `launcher/` are config groups;
+`data`, `output`, `cache` are plain settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # hub id or display name; results go to results/<name with / -> __>/<revision>/
+    path: str | None = None  # local dir with weights; None -> load `name` from the hub
+    revision: str | None = None  # pinned hub revision (also the results folder); None -> "no_revision_available"
+    dim: int | None = None  # expected embedding dim; checked after loading
+    pooling: str = "mean"  # mean | cls
+    # prompt_style: "query_passage" (mE5 small/base/large), "instruction" (large-instruct), "none"
+    prompt_style: str = "query_passage"
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    instruction_template: str = "Instruct: {instruction}\nQuery: {text}"
+    normalize: bool = True  # L2-normalise (the authors' protocol turns it off for classification)
+    max_length: int = 512
+    dtype: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU) | float32 | float16 | bfloat16
+
+
+@dataclass
+class SuiteTask:
+    name: str = MISSING  # mteb task name
+    split: str = "test"
+    subsets: list[str] | None = None  # hf_subsets (languages); None -> all of the task's
+
+
+@dataclass
+class SuiteConfig:
+    name: str = MISSING
+    tasks: list[SuiteTask] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)  # other suites whose tasks this one adds (e.g. paper)
+
+
+@dataclass
+class LauncherConfig:
+    name: str = "local"
+    # Hydra launcher overrides passed to the worker sweep (e.g. hydra/launcher=submitit_slurm and its keys)
+    hydra_launcher: str | None = None
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DataConfig:
+    root: str | None = None  # local data root (e.g. ../shared/data); None -> mteb's hub loaders
+    paths: dict[str, str] = field(default_factory=dict)  # per-task override: {TaskName: path}
+
+
+@dataclass
+class OutputConfig:
+    dir: str = "results"
+    overwrite: bool = False  # recompute results that already exist
+
+
+@dataclass
+class CacheConfig:
+    dir: str = ".cache/me5-eval"
+    enabled: bool = True
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = MISSING
+    suite: SuiteConfig = MISSING
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    protocol: str = "paper"  # paper (authors' prompts) | mteb (mteb's own prompts)
+    tasks: list[str] | None = None  # narrow the suite to these task names
+    langs: list[str] | None = None  # narrow the suite to these hf_subsets
+    shards: int = 1  # corpus shards per (task, subset)
+    shard: int | None = None  # set by launchers: this worker's shard index
+    batch_size: int = 64
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    top_k: int = 100  # retrieval depth kept in run files
+    search_chunk_mb: int = 512  # memory budget of the corpus block scored at once
+    seed: int = 42
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
+    cs.store(group="model", name="model_schema", node=ModelConfig)
+    cs.store(group="suite", name="suite_schema", node=SuiteConfig)
+    cs.store(group="launcher", name="launcher_schema", node=LauncherConfig)
