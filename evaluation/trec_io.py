@@ -1,0 +1,146 @@
+"""TREC-style files: qrels, runs, topics.
+
+Conventions (chosen to match trec_eval / pytrec_eval, which score the files we write):
+- qids and docids are strings everywhere (MIRACL has qids like ``81674#0``).
+- qrels: a repeated (qid, docid) pair keeps the LAST grade, as trec_eval and pytrec_eval do
+  (both end up with one entry per pair; the later line wins), so no error is raised.
+- runs: a repeated (qid, docid) pair is an error, because trec_eval refuses such runs
+  ("duplicate docs") and a silent choice would change the scores.
+- runs are written in trec_eval's own order: score descending, ties broken by docid
+  DESCENDING (trec_eval's tie-break), ranks 1..n; scores keep full float precision so that
+  trec_eval's re-sort of the file gives back exactly our order.
+- blank lines are skipped (many files end with one); any other malformed line raises
+  ``DataFileError`` naming ``file:line``.
+- ``.gz`` files are read transparently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from evaluation.errors import DataFileError
+
+BEIR_QRELS_HEADER = ("query-id", "corpus-id", "score")
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a UTF-8 text file, gunzipping ``.gz`` on the fly."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, line without its line ending), skipping blank lines."""
+    with open_text(path) as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield lineno, line
+
+
+def _int(path: Path, lineno: int, value: str, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise DataFileError(path, lineno, f"expected an integer {what}, got {value!r}") from None
+
+
+def _float(path: Path, lineno: int, value: str, what: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise DataFileError(path, lineno, f"expected a number {what}, got {value!r}") from None
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """Read TREC qrels (``qid Q0 docid rel``) or BEIR qrels tsv (header + ``qid docid rel``).
+
+    The layout is fixed by the first data line (4 fields = TREC, 3 = BEIR); every later line
+    must have the same number of fields. Grades are kept as given (0 = judged non-relevant).
+    """
+    path = Path(path)
+    qrels: dict[str, dict[str, int]] = {}
+    n_fields: int | None = None
+    for lineno, line in iter_lines(path):
+        fields = line.split()
+        if n_fields is None and tuple(fields) == BEIR_QRELS_HEADER:
+            continue
+        if n_fields is None:
+            if len(fields) not in (3, 4):
+                raise DataFileError(
+                    path, lineno, f"expected 'qid Q0 docid rel' or 'qid docid rel', got {len(fields)} fields: {line!r}"
+                )
+            n_fields = len(fields)
+        if len(fields) != n_fields:
+            layout = "qid Q0 docid rel" if n_fields == 4 else "qid docid rel"
+            raise DataFileError(path, lineno, f"expected {n_fields} fields ({layout}), got {len(fields)}: {line!r}")
+        qid, docid, rel = fields[0], fields[-2], fields[-1]
+        qrels.setdefault(qid, {})[docid] = _int(path, lineno, rel, "relevance grade")
+    return qrels
+
+
+def read_run(path: str | Path) -> dict[str, dict[str, float]]:
+    """Read a TREC run (``qid Q0 docid rank score tag``); rank and tag are checked, then dropped."""
+    path = Path(path)
+    run: dict[str, dict[str, float]] = {}
+    for lineno, line in iter_lines(path):
+        fields = line.split()
+        if len(fields) != 6:
+            raise DataFileError(
+                path, lineno, f"expected 6 fields 'qid Q0 docid rank score tag', got {len(fields)}: {line!r}"
+            )
+        qid, _, docid, rank, score, _tag = fields
+        _int(path, lineno, rank, "rank")
+        docs = run.setdefault(qid, {})
+        if docid in docs:
+            raise DataFileError(path, lineno, f"duplicate document {docid!r} for query {qid!r} (trec_eval rejects it)")
+        docs[docid] = _float(path, lineno, score, "score")
+    return run
+
+
+def trec_order(docs: dict[str, float]) -> list[tuple[str, float]]:
+    """Documents in trec_eval's evaluation order: score descending, then docid descending."""
+    return sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+
+
+def write_run(
+    path: str | Path, run: dict[str, dict[str, float]], tag: str = "me5-eval", depth: int | None = None
+) -> None:
+    """Write a run atomically (temp file in the same folder + os.replace), top ``depth`` per query."""
+    path = Path(path)
+    if not tag or any(c.isspace() for c in tag):
+        raise ValueError(f"run tag must be a non-empty word without spaces, got {tag!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            for qid in sorted(run):
+                ranked = trec_order(run[qid])
+                for rank, (docid, score) in enumerate(ranked[:depth], start=1):
+                    # repr keeps every bit of the float, so re-reading gives the same ties.
+                    f.write(f"{qid} Q0 {docid} {rank} {float(score)!r} {tag}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read_topics(path: str | Path) -> dict[str, str]:
+    """Read ``qid<TAB>text`` topics (.tsv, .txt, optionally .gz) in file order."""
+    path = Path(path)
+    topics: dict[str, str] = {}
+    for lineno, line in iter_lines(path):
+        qid, sep, text = line.partition("\t")
+        if not sep or not qid.strip() or not text.strip():
+            raise DataFileError(path, lineno, f"expected 'qid<TAB>query text', got {line!r}")
+        if qid in topics:
+            raise DataFileError(path, lineno, f"duplicate query id {qid!r}")
+        topics[qid] = text
+    return topics
