@@ -1,0 +1,82 @@
+"""Small file helpers shared by the loaders (line reading, JSONL, existence checks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from evaluation.errors import DataFileError, MissingDataError
+from evaluation.trec_io import open_text
+
+FIX_HINT = "Fix: set data.root to the folder holding the public data, or data.paths.<Task> to this task's files."
+
+
+def require_file(path: Path, what: str) -> Path:
+    """Return ``path`` if it is a file, else raise MissingDataError naming it."""
+    if not path.is_file():
+        raise MissingDataError(what, [path], FIX_HINT)
+    return path
+
+
+def require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise MissingDataError(what, [path], FIX_HINT)
+    return path
+
+
+def first_existing(candidates: list[Path], what: str) -> Path:
+    """The first candidate that exists; otherwise MissingDataError listing every candidate."""
+    for p in candidates:
+        if p.exists():
+            return p
+    raise MissingDataError(what, candidates, FIX_HINT)
+
+
+def read_lines(path: Path) -> list[str]:
+    """All lines without their ending (blank lines kept: they carry meaning, e.g. unscored STS pairs).
+
+    Only ``\\n`` ends a line (files are read with newline=""), so a U+2028 or lone ``\\r`` inside a
+    sentence cannot shift the alignment between two line-aligned files; a ``\\r`` before ``\\n`` (CRLF)
+    is dropped. A missing final newline is fine.
+    """
+    with open_text(path) as f:
+        text = f.read()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; bad JSON -> DataFileError(file:line)."""
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataFileError(path, lineno, f"expected a JSON object, got invalid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise DataFileError(path, lineno, f"expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj
+
+
+def str_field(path: Path, lineno: int, obj: dict[str, Any], key: str, required: bool = True) -> str:
+    """A string field of a JSON object (ids may be numbers in some dumps: they become strings)."""
+    if key not in obj or obj[key] is None:
+        if required:
+            raise DataFileError(path, lineno, f"expected key {key!r}, got keys {sorted(obj)}")
+        return ""
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DataFileError(path, lineno, f"expected a string for {key!r}, got {type(value).__name__}")
+    return str(value)
+
+
+def count_lines(path: Path) -> int:
+    """Number of non-blank lines (cheap: no parsing)."""
+    with open_text(path) as f:
+        return sum(1 for line in f if line.strip())
