@@ -1,0 +1,288 @@
+"""Corpus shards: the work units of corpus encoding, stored so a crashed or re-run job reuses them safely.
+
+A corpus of ``n_docs`` passages is cut into ``n_shards`` contiguous, balanced ranges (``shard_plan``), a
+pure function of the two numbers, so every worker of a Slurm array / Ray pool computes the same plan alone.
+
+Each encoded shard is two files in ``<cache>/shards/<key digest>/<task>/<subset>/<split>/<n_shards>/``:
+``shard-00003.npy`` (fp16 by default, ``np.save`` format, memory-mappable) and ``shard-00003.json`` (manifest:
+key, docid range, sha256 of the docids and of the npy, format version, creation time). The key digest in the
+path means a changed model/protocol/prompt/max_length never collides with old files.
+
+Integrity policy (``load_shard`` never returns bad data; it returns None and the caller recomputes):
+- always: manifest parses, same format version, same ShardKey, same docids (sha256), npy size as recorded
+  (catches truncation), npy header = (n_rows, dim) of the key's dtype;
+- full sha256 of the npy: on every load until it passed once, then a ``shard-00003.verified`` stamp records
+  the file's (inode, size, mtime_ns, ctime_ns). Any later write to the file changes ctime (which ``touch``
+  cannot fake), so the stamp no longer matches and the next load hashes again. Like git's "racily clean"
+  rule, no stamp is written while the file is younger than ``RACY_SECONDS``, because an edit within the
+  filesystem's timestamp granularity would keep the same times. Hashing runs at ~1-2 GB/s, once per shard.
+- write order: old manifest removed, npy renamed into place, manifest renamed last, all under a file lock. A
+  crash in between leaves an npy without manifest, which loads as "incomplete write".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from evaluation.atomic import atomic_write_json, atomic_writer, locked
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+RACY_SECONDS = 2.0  # files younger than this are re-hashed on load instead of stamped (see module doc)
+_HASH_BLOCK = 16 << 20
+
+
+class ShardRange(NamedTuple):
+    index: int
+    start: int  # first row (inclusive) in corpus order
+    end: int  # last row (exclusive)
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def shard_plan(n_docs: int, n_shards: int) -> list[ShardRange]:
+    """Contiguous ranges covering ``range(n_docs)``; sizes differ by at most 1, the larger ones first.
+
+    ``n_shards > n_docs`` gives empty trailing ranges rather than fewer shards, so worker ``i`` of an array
+    job always has a shard ``i`` (an empty one is a no-op) and the plan never depends on who asks.
+    """
+    if n_shards < 1 or n_docs < 0:
+        raise ValueError(f"need n_shards >= 1 and n_docs >= 0, got n_shards={n_shards}, n_docs={n_docs}")
+    base, extra = divmod(n_docs, n_shards)
+    plan, start = [], 0
+    for i in range(n_shards):
+        end = start + base + (1 if i < extra else 0)
+        plan.append(ShardRange(i, start, end))
+        start = end
+    return plan
+
+
+@dataclass(frozen=True)
+class ShardKey:
+    """Everything that must match for a stored shard to be reused."""
+
+    model_fingerprint: str  # weights + pooling + code version, computed by the model loader
+    protocol: str  # "paper" | "mteb"
+    prompt: str  # prefix / instruction applied to passages (the final template, not a style name)
+    max_length: int
+    normalize: bool
+    task: str
+    subset: str
+    split: str
+    n_docs: int  # corpus size: part of the plan, and a changed corpus must not reuse old shards
+    n_shards: int
+    dtype: str = "float16"  # float16 halves MIRACL's disk (106M x 1024 x 2 B = 217 GB); float32 for exactness
+
+    def digest(self) -> str:
+        blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def directory(self, root: str | Path) -> Path:
+        parts = (self.digest(), self.task, self.subset, self.split, str(self.n_shards))
+        return Path(root, "shards", *(_safe(p) for p in parts))
+
+    def range(self, shard_index: int) -> ShardRange:
+        if not 0 <= shard_index < self.n_shards:
+            raise ValueError(f"shard index {shard_index} out of range for {self.n_shards} shards")
+        return shard_plan(self.n_docs, self.n_shards)[shard_index]
+
+
+def _safe(name: str) -> str:
+    """A path component: subsets like 'en/de' or '..' must not escape the cache dir."""
+    name = name.replace("/", "_").replace("\\", "_")
+    return "_" if name in ("", ".", "..") else name
+
+
+class ShardPaths(NamedTuple):
+    npy: Path
+    manifest: Path
+    stamp: Path
+
+
+def shard_paths(root: str | Path, key: ShardKey, shard_index: int) -> ShardPaths:
+    base = key.directory(root) / f"shard-{shard_index:05d}"
+    return ShardPaths(base.with_suffix(".npy"), base.with_suffix(".json"), base.with_suffix(".verified"))
+
+
+def docids_sha256(doc_ids: Sequence[str]) -> str:
+    # TREC docids contain no whitespace, so "\n" separates them unambiguously.
+    return hashlib.sha256("\n".join(doc_ids).encode("utf-8")).hexdigest()
+
+
+class _HashingWriter:
+    """File wrapper that hashes what np.save writes, so a multi-GB shard is not read back just to hash it."""
+
+    def __init__(self, f):
+        self.f, self.h, self.n = f, hashlib.sha256(), 0
+
+    def write(self, b) -> int:
+        self.h.update(b)
+        self.n += len(b)
+        return self.f.write(b)
+
+
+def _all_finite(arr: np.ndarray, rows: int = 1 << 16) -> bool:
+    # Row blocks: np.isfinite on a whole 1M x 1024 shard would allocate a 1 GB bool array.
+    return all(np.isfinite(arr[i : i + rows]).all() for i in range(0, arr.shape[0], rows))
+
+
+def write_shard(
+    root: str | Path, key: ShardKey, shard_index: int, doc_ids: Sequence[str], embeddings: np.ndarray
+) -> Path:
+    """Store one shard (npy + manifest) atomically under a lock; returns the npy path."""
+    rng = key.range(shard_index)
+    with np.errstate(over="ignore"):  # an fp16 overflow becomes inf, which the check below reports
+        arr = np.ascontiguousarray(embeddings, dtype=np.dtype(key.dtype))
+    if arr.ndim != 2 or arr.shape[0] != len(doc_ids) or len(doc_ids) != rng.size:
+        raise ValueError(
+            f"shard {shard_index} covers rows {rng.start}:{rng.end} ({rng.size} docs) but got "
+            f"{len(doc_ids)} docids and embeddings of shape {embeddings.shape}"
+        )
+    if not _all_finite(arr):  # NaN from the model, or fp16 overflow of unnormalised vectors
+        raise ValueError(f"shard {shard_index}: embeddings have non-finite values as {key.dtype}")
+    paths = shard_paths(root, key, shard_index)
+    with locked(paths.npy):
+        paths.manifest.unlink(missing_ok=True)  # from here on the old shard is invalid, whatever happens
+        paths.stamp.unlink(missing_ok=True)
+        with atomic_writer(paths.npy) as f:
+            hw = _HashingWriter(f)
+            np.save(hw, arr, allow_pickle=False)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "key": asdict(key),
+            "shard_index": shard_index,
+            "start": rng.start,
+            "end": rng.end,
+            "n_rows": int(arr.shape[0]),
+            "dim": int(arr.shape[1]),
+            "dtype": key.dtype,
+            "first_docid": doc_ids[0] if len(doc_ids) else None,
+            "last_docid": doc_ids[-1] if len(doc_ids) else None,
+            "docids_sha256": docids_sha256(doc_ids),
+            "npy_sha256": hw.h.hexdigest(),
+            "npy_bytes": hw.n,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_json(paths.manifest, manifest)
+    return paths.npy
+
+
+def load_shard(
+    root: str | Path, key: ShardKey, shard_index: int, expected_doc_ids: Sequence[str]
+) -> np.ndarray | None:
+    """The shard's embeddings as a read-only memmap, or None (logging why) if it must be recomputed."""
+    paths = shard_paths(root, key, shard_index)
+    if not paths.npy.exists() and not paths.manifest.exists():
+        log.info("shard %d of %s/%s/%s not cached yet", shard_index, key.task, key.subset, key.split)
+        return None
+    with locked(paths.npy):  # a concurrent writer must not swap the npy between our checks and np.load
+        problem = _check_shard(paths, key, shard_index, expected_doc_ids)
+        if problem is None:
+            return np.load(paths.npy, mmap_mode="r", allow_pickle=False)
+    log.warning("shard %s is unusable (%s); it will be recomputed", paths.npy, problem)
+    return None
+
+
+def _check_shard(paths: ShardPaths, key: ShardKey, shard_index: int, doc_ids: Sequence[str]) -> str | None:
+    """None if the files are a valid copy of this shard, else the reason (policy: see the module doc)."""
+    if not paths.manifest.exists():
+        return "incomplete write: npy without manifest"
+    try:
+        m = json.loads(paths.manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return f"manifest unreadable: {e}"
+    if not isinstance(m, dict):
+        return "manifest is not a JSON object"
+    if m.get("format_version") != FORMAT_VERSION:
+        return f"manifest format version {m.get('format_version')!r}, expected {FORMAT_VERSION}"
+    problem = _compare_key(m, key, shard_index) or _compare_docids(m, doc_ids)
+    if problem:
+        return problem
+    if not paths.npy.exists():
+        return "npy file missing"
+    size, want = paths.npy.stat().st_size, m.get("npy_bytes")
+    if size != want:
+        kind = "truncated" if isinstance(want, int) and size < want else "wrong size"
+        return f"{kind}: npy has {size} bytes, manifest says {want}"
+    return _check_header(paths.npy, key, m) or _check_checksum(paths, m)
+
+
+def _compare_key(m: dict, key: ShardKey, shard_index: int) -> str | None:
+    stored = m.get("key") if isinstance(m.get("key"), dict) else {}
+    diffs = [
+        f"different {f.name} (stored {stored.get(f.name)!r}, wanted {getattr(key, f.name)!r})"
+        for f in fields(ShardKey)
+        if stored.get(f.name) != getattr(key, f.name)
+    ]
+    rng = key.range(shard_index)
+    if (m.get("shard_index"), m.get("start"), m.get("end")) != (shard_index, rng.start, rng.end):
+        stored_rng = f"{m.get('start')}:{m.get('end')}"
+        diffs.append(f"different range (stored {stored_rng}, wanted {rng.start}:{rng.end})")
+    return "; ".join(diffs) or None
+
+
+def _compare_docids(m: dict, doc_ids: Sequence[str]) -> str | None:
+    if m.get("n_rows") != len(doc_ids):
+        return f"different docids: {m.get('n_rows')} stored, {len(doc_ids)} expected"
+    if m.get("docids_sha256") != docids_sha256(doc_ids):
+        return "different docids: same count, different ids or order"
+    return None
+
+
+def _check_header(npy: Path, key: ShardKey, m: dict) -> str | None:
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        with open(npy, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version not in readers:
+                return f"npy format version {version} not written by this code"
+            shape, fortran, dtype = readers[version](f)
+    except ValueError as e:  # numpy raises ValueError for any malformed magic/header
+        return f"npy header unreadable: {e}"
+    if shape != (m.get("n_rows"), m.get("dim")) or fortran or dtype != np.dtype(key.dtype):
+        want = f"({m.get('n_rows')}, {m.get('dim')}) {key.dtype}"
+        return f"npy header says shape {shape} {dtype}, manifest says {want}"
+    return None
+
+
+def _file_identity(path: Path) -> dict:
+    st = path.stat()
+    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_HASH_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_checksum(paths: ShardPaths, m: dict) -> str | None:
+    ident = _file_identity(paths.npy)
+    stamp = {"npy_sha256": m.get("npy_sha256"), **ident}
+    if paths.stamp.exists():
+        try:
+            if json.loads(paths.stamp.read_text(encoding="utf-8")) == stamp:
+                return None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            log.info("ignoring unreadable stamp %s (%s); re-hashing", paths.stamp, e)
+    if _sha256_file(paths.npy) != m.get("npy_sha256"):
+        paths.stamp.unlink(missing_ok=True)
+        return "checksum mismatch: npy content differs from its manifest"
+    youngest_ns = max(ident["mtime_ns"], ident["ctime_ns"])
+    if time.time_ns() - youngest_ns > RACY_SECONDS * 1e9:
+        atomic_write_json(paths.stamp, stamp)
+    return None
