@@ -33,7 +33,7 @@ def test_plan_balanced_contiguous(n_docs, n_shards):
     plan = shard_plan(n_docs, n_shards)
     assert len(plan) == n_shards and [r.index for r in plan] == list(range(n_shards))
     assert plan[0].start == 0 and plan[-1].end == n_docs
-    assert all(a.end == b.start for a, b in zip(plan, plan[1:]))
+    assert all(a.end == b.start for a, b in zip(plan, plan[1:], strict=False))
     sizes = [r.size for r in plan]
     assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 
@@ -65,7 +65,8 @@ def test_empty_shard_round_trip(tmp_path):
 def test_missing_and_other_key_are_misses(tmp_path):
     assert load_shard(tmp_path, KEY, 1, shard_docs(1)) is None
     write_shard(tmp_path, KEY, 1, shard_docs(1), emb(3))
-    for other in (replace(KEY, model_fingerprint="fp-xyz"), replace(KEY, protocol="mteb"), replace(KEY, max_length=256)):
+    others = [{"model_fingerprint": "fp-xyz"}, {"protocol": "mteb"}, {"max_length": 256}, {"prompt": ""}]
+    for other in (replace(KEY, **change) for change in others):
         assert other.directory(tmp_path) != KEY.directory(tmp_path)  # changed configs never collide
         assert load_shard(tmp_path, other, 1, shard_docs(1)) is None
 
