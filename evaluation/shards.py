@@ -121,7 +121,7 @@ def docids_sha256(doc_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(doc_ids).encode("utf-8")).hexdigest()
 
 
-class _HashingWriter:
+class HashingWriter:
     """File wrapper that hashes what np.save writes, so a multi-GB shard is not read back just to hash it."""
 
     def __init__(self, f):
@@ -157,7 +157,7 @@ def write_shard(
         paths.manifest.unlink(missing_ok=True)  # from here on the old shard is invalid, whatever happens
         paths.stamp.unlink(missing_ok=True)
         with atomic_writer(paths.npy) as f:
-            hw = _HashingWriter(f)
+            hw = HashingWriter(f)
             np.save(hw, arr, allow_pickle=False)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -216,7 +216,8 @@ def _check_shard(paths: ShardPaths, key: ShardKey, shard_index: int, doc_ids: Se
     if size != want:
         kind = "truncated" if isinstance(want, int) and size < want else "wrong size"
         return f"{kind}: npy has {size} bytes, manifest says {want}"
-    return _check_header(paths.npy, key, m) or _check_checksum(paths, m)
+    header = check_npy_header(paths.npy, (m.get("n_rows"), m.get("dim")), key.dtype)
+    return header or _check_checksum(paths, m)
 
 
 def _compare_key(m: dict, key: ShardKey, shard_index: int) -> str | None:
@@ -241,19 +242,19 @@ def _compare_docids(m: dict, doc_ids: Sequence[str]) -> str | None:
     return None
 
 
-def _check_header(npy: Path, key: ShardKey, m: dict) -> str | None:
+def check_npy_header(npy: Path, shape: tuple[int, int], dtype: str) -> str | None:
+    """None if ``npy`` starts with a C-order header of this shape and dtype, else what is wrong."""
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     try:
         with open(npy, "rb") as f:
             version = np.lib.format.read_magic(f)
             if version not in readers:
                 return f"npy format version {version} not written by this code"
-            shape, fortran, dtype = readers[version](f)
+            got_shape, fortran, got_dtype = readers[version](f)
     except ValueError as e:  # numpy raises ValueError for any malformed magic/header
         return f"npy header unreadable: {e}"
-    if shape != (m.get("n_rows"), m.get("dim")) or fortran or dtype != np.dtype(key.dtype):
-        want = f"({m.get('n_rows')}, {m.get('dim')}) {key.dtype}"
-        return f"npy header says shape {shape} {dtype}, manifest says {want}"
+    if got_shape != tuple(shape) or fortran or got_dtype != np.dtype(dtype):
+        return f"npy header says shape {got_shape} {got_dtype}, expected {tuple(shape)} {dtype}"
     return None
 
 
@@ -262,7 +263,7 @@ def _file_identity(path: Path) -> dict:
     return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(_HASH_BLOCK):
@@ -279,7 +280,7 @@ def _check_checksum(paths: ShardPaths, m: dict) -> str | None:
                 return None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             log.info("ignoring unreadable stamp %s (%s); re-hashing", paths.stamp, e)
-    if _sha256_file(paths.npy) != m.get("npy_sha256"):
+    if sha256_file(paths.npy) != m.get("npy_sha256"):
         paths.stamp.unlink(missing_ok=True)
         return "checksum mismatch: npy content differs from its manifest"
     youngest_ns = max(ident["mtime_ns"], ident["ctime_ns"])
