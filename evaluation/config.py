@@ -47,9 +47,9 @@ class SuiteConfig:
 @dataclass
 class LauncherConfig:
     name: str = "local"
-    # Hydra launcher overrides passed to the worker sweep (e.g. hydra/launcher=submitit_slurm and its keys)
+    # Hydra launcher plugin that runs the shard sweep (None = in-process), e.g. submitit_slurm, joblib, ray
     hydra_launcher: str | None = None
-    overrides: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)  # -> hydra.launcher.<key>=<value>
 
 
 @dataclass

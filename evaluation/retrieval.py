@@ -1,0 +1,111 @@
+"""Retrieval: encode queries + corpus shards, exact top-k search, TREC run, metrics.
+
+We run retrieval ourselves instead of through mteb's evaluator because mteb cannot shard a corpus (its issue
+#27) or resume mid-corpus; the metrics still come from mteb's functions (or pytrec_eval with trec_eval's flags
+for MIRACL / Mr.TyDi), so the numbers equal mteb's by construction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.data.types import Corpus, RetrievalData
+from evaluation.encode import TextEmbedder
+from evaluation.errors import DataError
+from evaluation.models.prompts import join_title_text, mteb_join_title_text
+from evaluation.scoring import mteb_retrieval_scores, score_run, trec_retrieval_scores
+from evaluation.search import exact_topk, run_from_topk
+from evaluation.shards import ShardKey, load_shard, write_shard
+from evaluation.suites import TaskSpec
+
+log = logging.getLogger(__name__)
+
+# MIRACL / Mr.TyDi follow the authors and trec_eval (-c: every judged query counts); mteb tasks follow mteb.
+TREC_SUITES = {"MIRACLRetrieval": "miracl", "MrTidyRetrieval": "mrtydi"}
+MTEB_SEARCH_DEPTH = 1000  # mteb's k_values go to 1000; searching less would change recall_at_1000 / map
+# mteb drops a document identical to the query id for these tasks (RetrievalEvaluator ignore_identical_ids)
+IGNORE_IDENTICAL_IDS = {"ArguAna", "QuoraRetrieval"}
+
+
+@dataclass
+class RetrievalOutcome:
+    scores: dict
+    per_query: dict[str, dict[str, float]]
+    run: dict[str, dict[str, float]]
+
+
+def corpus_inputs(corpus: Corpus, task_name: str, start: int = 0, end: int | None = None) -> list[str]:
+    """Document texts: the authors' title+text join for MIRACL / Mr.TyDi, mteb's for mteb tasks."""
+    join = join_title_text if task_name in TREC_SUITES else mteb_join_title_text
+    end = len(corpus) if end is None else end
+    return [join(corpus.titles[i], corpus.texts[i]) for i in range(start, end)]
+
+
+def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, n_shards: int) -> ShardKey:
+    cfg = embedder.cfg
+    probe = embedder_prompt(embedder, spec)
+    return ShardKey(model_fingerprint=embedder.fingerprint, protocol=cfg.protocol, prompt=probe,
+                    max_length=cfg.model.max_length, normalize=True, task=spec.name, subset=subset,
+                    split=spec.split, n_docs=n_docs, n_shards=n_shards)
+
+
+def embedder_prompt(embedder: TextEmbedder, spec: TaskSpec) -> str:
+    """The exact prefix documents get (formatting an empty text reveals it)."""
+    from evaluation.models.prompts import format_inputs
+
+    return format_inputs([""], role="document", task_name=spec.name, task_type=spec.task_type,
+                         model_cfg=embedder.cfg.model, protocol=embedder.cfg.protocol)[0]
+
+
+def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Corpus, key: ShardKey,
+                 index: int, root: Path) -> np.ndarray:
+    """The shard's embeddings: from its verified file, or encoded now and stored (fp16, manifest)."""
+    rng = key.range(index)
+    ids = corpus.ids[rng.start:rng.end]
+    stored = load_shard(root, key, index, ids)
+    if stored is not None:
+        return stored
+    log.info("%s/%s: encoding corpus shard %d/%d (%d docs)", spec.name, subset, index + 1, key.n_shards, rng.size)
+    texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
+    emb = embedder.encoder.encode_formatted(
+        [key.prompt + t if key.prompt else t for t in texts], normalize=True, batch_size=embedder.cfg.batch_size
+    )
+    write_shard(root, key, index, ids, emb)
+    return load_shard(root, key, index, ids)
+
+
+def check_retrieval_data(spec: TaskSpec, subset: str, data: RetrievalData) -> None:
+    if len(data.corpus) == 0:
+        raise DataError(f"{spec.name}/{subset}: the corpus is empty; check the corpus file or data.paths")
+    if not data.queries:
+        raise DataError(f"{spec.name}/{subset}: no queries with relevance judgements in split {spec.split}")
+
+
+def retrieve(embedder: TextEmbedder, spec: TaskSpec, subset: str, data: RetrievalData, *, n_shards: int,
+             shard_root: Path, top_k: int, chunk_bytes: int) -> dict[str, dict[str, float]]:
+    check_retrieval_data(spec, subset, data)
+    key = shard_key(embedder, spec, subset, len(data.corpus), n_shards)
+    shards = []
+    for i in range(n_shards):
+        rng = key.range(i)
+        shards.append((encode_shard(embedder, spec, subset, data.corpus, key, i, shard_root),
+                       data.corpus.ids[rng.start:rng.end]))
+    qids = list(data.queries)
+    q_emb = embedder.embed([data.queries[q] for q in qids], role="query", task_name=spec.name,
+                           task_type=spec.task_type)
+    depth = top_k if spec.name in TREC_SUITES else max(top_k, MTEB_SEARCH_DEPTH)
+    scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=depth, chunk_bytes=chunk_bytes)
+    return run_from_topk(qids, scores, docids)
+
+
+def score_retrieval(spec: TaskSpec, run: dict, qrels: dict) -> tuple[dict, dict[str, dict[str, float]]]:
+    if spec.name in TREC_SUITES:
+        suite = TREC_SUITES[spec.name]
+        _, per_query = score_run(run, qrels, suite, per_query=True)
+        return trec_retrieval_scores(run, qrels, suite), per_query
+    _, per_query = score_run(run, qrels, "beir", per_query=True)
+    return mteb_retrieval_scores(run, qrels, ignore_identical_ids=spec.name in IGNORE_IDENTICAL_IDS), per_query

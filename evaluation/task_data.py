@@ -1,0 +1,62 @@
+"""Where a task's data comes from: local files (data.root / data.paths) or mteb's hub loaders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evaluation.config import RunConfig
+from evaluation.data.registry import has_local_source, load_local
+from evaluation.data.types import Corpus, RetrievalData
+from evaluation.errors import DataError
+from evaluation.suites import TaskSpec
+
+
+def local_root(cfg: RunConfig, task_name: str) -> tuple[Path | None, str | None]:
+    override = cfg.data.paths.get(task_name)
+    if not has_local_source(task_name) or (cfg.data.root is None and override is None):
+        return None, None
+    root = Path(cfg.data.root) if cfg.data.root else Path(override)
+    return root, override
+
+
+def uses_local_data(cfg: RunConfig, task_name: str) -> bool:
+    return local_root(cfg, task_name)[0] is not None
+
+
+def load_subset(cfg: RunConfig, spec: TaskSpec, subset: str) -> Any:
+    root, override = local_root(cfg, spec.name)
+    return load_local(spec.name, subset, spec.split, root, override)
+
+
+def data_source(cfg: RunConfig, spec: TaskSpec) -> str:
+    root, override = local_root(cfg, spec.name)
+    if root is None:
+        from evaluation.suites import mteb_task
+
+        ds = mteb_task(spec.name).metadata.dataset
+        return f"hub:{ds.get('path')}@{ds.get('revision')}"
+    return f"local:{Path(override or root).resolve()}"
+
+
+def load_from_hub(task) -> None:
+    """mteb's own loader; offline it fails deep inside `datasets` — say what to do instead."""
+    try:
+        task.load_data()
+    except (OSError, ConnectionError, ValueError) as err:
+        name, first = task.metadata.name, (str(err).splitlines() or [""])[0][:200]
+        raise DataError(
+            f"{name}: could not load {task.metadata.dataset.get('path')} from the hub ({type(err).__name__}: {first}). "
+            f"Offline, point data.root (or data.paths.{name}) at local files."
+        ) from err
+
+
+def retrieval_data_from_mteb(task, subset: str, split: str) -> RetrievalData:
+    """mteb's RetrievalSplitData (HF datasets) -> our plain RetrievalData."""
+    split_data = task.dataset[subset][split]
+    corpus = split_data["corpus"]
+    titles = corpus["title"] if "title" in corpus.column_names else [""] * len(corpus)
+    queries = {str(q): t for q, t in zip(split_data["queries"]["id"], split_data["queries"]["text"], strict=True)}
+    qrels = {str(q): {str(d): int(s) for d, s in docs.items()} for q, docs in split_data["relevant_docs"].items()}
+    queries = {q: t for q, t in queries.items() if q in qrels}
+    return RetrievalData(Corpus([str(i) for i in corpus["id"]], list(titles), list(corpus["text"])), queries, qrels)

@@ -1,0 +1,100 @@
+"""Evaluate one task spec -> {hf_subset: mteb scores dict}, writing run files and per-item details."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluation.config import RunConfig
+from evaluation.data.mteb_dataset import attach_local_data
+from evaluation.encode import MtebEncoder, TextEmbedder
+from evaluation.results import details_dir, write_per_item
+from evaluation.retrieval import retrieve, score_retrieval
+from evaluation.suites import TaskSpec
+from evaluation.task_data import load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
+from evaluation.trec_io import write_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskContext:
+    cfg: RunConfig
+    embedder: TextEmbedder
+
+    @property
+    def shard_root(self) -> Path:
+        return Path(self.cfg.cache.dir)
+
+    def details(self, spec: TaskSpec) -> Path:
+        return details_dir(self.cfg.output.dir, self.cfg.model, spec.name, spec.split)
+
+
+def fresh_task(name: str):
+    import mteb
+
+    return mteb.get_task(name)
+
+
+def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
+    cfg, scores = ctx.cfg, {}
+    hub_task = None
+    for subset in spec.subsets:
+        if uses_local_data(cfg, spec.name):
+            data = load_subset(cfg, spec, subset)
+        else:
+            if hub_task is None:
+                hub_task = fresh_task(spec.name)
+                hub_task.hf_subsets = list(spec.subsets)
+                load_from_hub(hub_task)
+            data = retrieval_data_from_mteb(hub_task, subset, spec.split)
+        run = retrieve(ctx.embedder, spec, subset, data, n_shards=cfg.shards, shard_root=ctx.shard_root,
+                       top_k=cfg.top_k, chunk_bytes=cfg.search_chunk_mb << 20)
+        subset_scores, per_query = score_retrieval(spec, run, data.qrels)
+        out = ctx.details(spec)
+        write_run(out / f"{subset}.run.trec", run, tag=cfg.model.name.replace(" ", "_"), depth=cfg.top_k)
+        write_per_item(out / f"{subset}.per_item.jsonl", per_query)
+        scores[subset] = subset_scores
+    return scores
+
+
+def evaluate_with_mteb(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
+    """Non-retrieval task types go through mteb's evaluator, fed our local data when we have it."""
+    task = fresh_task(spec.name)
+    if uses_local_data(ctx.cfg, spec.name):
+        attach_local_data(task, {s: load_subset(ctx.cfg, spec, s) for s in spec.subsets}, spec.split)
+    else:
+        task.hf_subsets = list(spec.subsets)
+        load_from_hub(task)
+    encoder = MtebEncoder(ctx.embedder, ctx.embedder.encoder.mteb_model_meta)
+    out = ctx.details(spec)
+    scores = task.evaluate(encoder, spec.split, subsets_to_run=list(spec.subsets),
+                           encode_kwargs={"batch_size": ctx.cfg.batch_size}, prediction_folder=out)
+    _predictions_to_per_item(out / task.prediction_file_name, out, spec.split)
+    return dict(scores)
+
+
+def _predictions_to_per_item(pred_file: Path, out: Path, split: str) -> None:
+    """mteb's predictions JSON ({subset: {split: predictions}}) -> one per_item.jsonl per subset, where the
+    predictions are a per-item list or mapping; the raw mteb file is kept next to it either way."""
+    if not pred_file.is_file():
+        return
+    obj = json.loads(pred_file.read_text(encoding="utf-8"))
+    for subset, by_split in obj.items():
+        if subset == "mteb_model_meta" or not isinstance(by_split, dict) or split not in by_split:
+            continue
+        preds = by_split[split]
+        if isinstance(preds, list):
+            rows = {str(i): {"prediction": p} for i, p in enumerate(preds) if isinstance(p, (int, float))}
+        elif isinstance(preds, dict):
+            rows = {str(k): {"prediction": v} for k, v in preds.items() if isinstance(v, (int, float))}
+        else:
+            rows = {}
+        if rows:
+            write_per_item(out / f"{subset}.per_item.jsonl", rows)
+
+
+def evaluate_spec(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
+    return evaluate_retrieval(ctx, spec) if spec.is_retrieval else evaluate_with_mteb(ctx, spec)
