@@ -52,8 +52,7 @@ TASK_INSTRUCTIONS: dict[str, str] = {
     "TweetSentimentExtractionClassification": "Classify the sentiment of a given tweet as either positive, "
     "negative, or neutral",
     # Clustering
-    "ArxivClusteringP2P": "Identify the main and secondary category of Arxiv papers based on the titles and "
-    "abstracts",
+    "ArxivClusteringP2P": "Identify the main and secondary category of Arxiv papers based on the titles and abstracts",
     "ArxivClusteringS2S": "Identify the main and secondary category of Arxiv papers based on the titles",
     "BiorxivClusteringP2P": "Identify the main category of Biorxiv papers based on the titles and abstracts",
     "BiorxivClusteringS2S": "Identify the main category of Biorxiv papers based on the titles",
@@ -62,8 +61,7 @@ TASK_INSTRUCTIONS: dict[str, str] = {
     "RedditClustering": "Identify the topic or theme of Reddit posts based on the titles",
     "RedditClusteringP2P": "Identify the topic or theme of Reddit posts based on the titles and posts",
     "StackExchangeClustering": "Identify the topic or theme of StackExchange posts based on the titles",
-    "StackExchangeClusteringP2P": "Identify the topic or theme of StackExchange posts based on the given "
-    "paragraphs",
+    "StackExchangeClusteringP2P": "Identify the topic or theme of StackExchange posts based on the given paragraphs",
     "TwentyNewsgroupsClustering": "Identify the topic or theme of the given news articles",
     # Reranking
     "AskUbuntuDupQuestions": "Retrieve duplicate questions from AskUbuntu forum",
@@ -84,8 +82,7 @@ TASK_INSTRUCTIONS: dict[str, str] = {
     "MSMARCO": "Given a web search query, retrieve relevant passages that answer the query",
     "NFCorpus": "Given a question, retrieve relevant documents that best answer the question",
     "NQ": _WIKI_QA,
-    "QuoraRetrieval": "Given a question, retrieve questions that are semantically equivalent to the given "
-    "question",
+    "QuoraRetrieval": "Given a question, retrieve questions that are semantically equivalent to the given question",
     "SCIDOCS": "Given a scientific paper title, retrieve paper abstracts that are cited by the given paper",
     "SciFact": "Given a scientific claim, retrieve documents that support or refute the claim",
     "Touche2020": "Given a question, retrieve detailed and persuasive arguments that answer the question",

@@ -18,7 +18,7 @@ prompt_style "none" (all-MiniLM): no prefix under either protocol.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from evaluation.errors import ConfigError
@@ -128,7 +128,7 @@ def _mteb_prefix(role: Role | None, task_name: str, task_type: str, model_cfg: M
     return get_prompt(prompts, metadata, prompt_type)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mteb_task_metadata(task_name: str):
     import mteb
 

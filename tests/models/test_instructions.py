@@ -53,7 +53,9 @@ def test_every_paper_task_has_an_instruction():
 
 def test_differences_from_mteb_are_exactly_the_known_ones():
     differ = {name for name, task_type in _paper_tasks() if instruction_for(name, task_type) != _mteb_instruction(name)}
-    cqa_forums = {name for name, _ in _paper_tasks() if name.startswith("CQADupstack") and name != "CQADupstackRetrieval"}
+    cqa_forums = {
+        name for name, _ in _paper_tasks() if name.startswith("CQADupstack") and name != "CQADupstackRetrieval"
+    }
     # SummEval: mteb's default ends with "."; CQADupstack forums + Mr.TyDi: mteb has no prompt and falls back
     # to "Retrieve text based on user query."; the CQADupstackRetrieval aggregate is never encoded by mteb.
     assert differ == {"SummEval", "MrTidyRetrieval", "CQADupstackRetrieval"} | cqa_forums
@@ -79,5 +81,7 @@ def test_examples(task_name, task_type, instruction):
 
 
 def test_unknown_task_names_the_fix():
-    with pytest.raises(ConfigError, match=r"NoSuchRetrieval.*add it to TASK_INSTRUCTIONS in evaluation/models/instructions.py"):
+    with pytest.raises(
+        ConfigError, match=r"NoSuchRetrieval.*add it to TASK_INSTRUCTIONS in evaluation/models/instructions.py"
+    ):
         instruction_for("NoSuchRetrieval", "Retrieval")

@@ -86,11 +86,13 @@ def test_prefix(protocol, model, task_name, task_type, role, prefix):
 
 def test_custom_prefixes_and_template_are_used():
     cfg = ModelConfig(name="c", query_prefix="q> ", passage_prefix="p> ")
-    assert format_inputs(["x"], role="document", task_name="NQ", task_type="Retrieval", model_cfg=cfg,
-                         protocol="paper") == ["p> x"]
+    assert format_inputs(
+        ["x"], role="document", task_name="NQ", task_type="Retrieval", model_cfg=cfg, protocol="paper"
+    ) == ["p> x"]
     cfg = ModelConfig(name="c", prompt_style="instruction", instruction_template="<{instruction}> {text} </s>")
-    assert format_inputs(["x"], role="query", task_name="NQ", task_type="Retrieval", model_cfg=cfg,
-                         protocol="paper") == ["<Given a question, retrieve Wikipedia passages that answer the question> x </s>"]
+    assert format_inputs(
+        ["x"], role="query", task_name="NQ", task_type="Retrieval", model_cfg=cfg, protocol="paper"
+    ) == ["<Given a question, retrieve Wikipedia passages that answer the question> x </s>"]
 
 
 @pytest.mark.parametrize(
@@ -138,8 +140,15 @@ def test_errors_name_the_choices():
     with pytest.raises(ConfigError, match="protocol='beir' is not one of paper, mteb"):
         format_inputs(["x"], role="query", task_name="NQ", task_type="Retrieval", model_cfg=SMALL, protocol="beir")
     with pytest.raises(ConfigError, match="prompt_style='e5'"):
-        format_inputs(["x"], role="query", task_name="NQ", task_type="Retrieval",
-                      model_cfg=ModelConfig(name="c", prompt_style="e5"), protocol="paper")
+        format_inputs(
+            ["x"],
+            role="query",
+            task_name="NQ",
+            task_type="Retrieval",
+            model_cfg=ModelConfig(name="c", prompt_style="e5"),
+            protocol="paper",
+        )
     with pytest.raises(ConfigError, match="NoSuchTask"):
-        format_inputs(["x"], role="query", task_name="NoSuchTask", task_type="Retrieval", model_cfg=INSTRUCT,
-                      protocol="paper")
+        format_inputs(
+            ["x"], role="query", task_name="NoSuchTask", task_type="Retrieval", model_cfg=INSTRUCT, protocol="paper"
+        )
