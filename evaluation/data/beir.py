@@ -55,9 +55,7 @@ def read_beir(directory: str | Path, split: str = "test") -> RetrievalData:
     all_queries = read_beir_queries(_jsonl(directory, "queries"))
     missing = [q for q in qrels if q not in all_queries]
     if missing:
-        raise DataError(
-            f"{qrels_path}: {len(missing)} judged queries are not in queries.jsonl, e.g. {missing[:5]}"
-        )
+        raise DataError(f"{qrels_path}: {len(missing)} judged queries are not in queries.jsonl, e.g. {missing[:5]}")
     queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
     corpus = read_beir_corpus(_jsonl(directory, "corpus"))
     if not len(corpus):

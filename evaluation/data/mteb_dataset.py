@@ -30,7 +30,9 @@ from evaluation.errors import ConfigError
 
 def _expect(task_name: str, subset: str, data: Any, cls: type) -> None:
     if not isinstance(data, cls):
-        raise ConfigError(f"{task_name}/{subset}: expected {cls.__name__} for this task type, got {type(data).__name__}")
+        raise ConfigError(
+            f"{task_name}/{subset}: expected {cls.__name__} for this task type, got {type(data).__name__}"
+        )
 
 
 def sts_dataset(data: PairScoreData, split: str) -> DatasetDict:
@@ -93,7 +95,9 @@ def attach_local_data(task: Any, data_by_subset: dict[str, Any], split: str) -> 
     known = list(task.metadata.hf_subsets)
     unknown = [s for s in data_by_subset if s not in known]
     if unknown:
-        raise ConfigError(f"{name}: unknown hf_subset(s) {unknown}; mteb's are {known[:10]}{' ...' if len(known) > 10 else ''}")
+        raise ConfigError(
+            f"{name}: unknown hf_subset(s) {unknown}; mteb's are {known[:10]}{' ...' if len(known) > 10 else ''}"
+        )
     cls, build = _BUILDERS[task_type]
     built = {}
     for subset, data in data_by_subset.items():

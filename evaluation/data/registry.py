@@ -18,7 +18,26 @@ from evaluation.data import beir, bucc, classification, laser, sts, trec
 from evaluation.data._files import count_lines, read_lines
 from evaluation.errors import ConfigError, MissingDataError
 
-MIRACL_LANGS = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te", "th", "yo", "zh")
+MIRACL_LANGS = (
+    "ar",
+    "bn",
+    "de",
+    "en",
+    "es",
+    "fa",
+    "fi",
+    "fr",
+    "hi",
+    "id",
+    "ja",
+    "ko",
+    "ru",
+    "sw",
+    "te",
+    "th",
+    "yo",
+    "zh",
+)
 MRTYDI_LANGS = {  # mteb hf_subset -> ISO code used in the Mr.TyDi / anserini file names
     "arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id", "japanese": "ja",
     "korean": "ko", "russian": "ru", "swahili": "sw", "telugu": "te", "thai": "th",
@@ -56,6 +75,7 @@ def _sts_year(folder: str) -> _Source:
         default=f"sts/senteval/{folder}",
         splits=("test",),
         files=lambda root, base, subset, split: {"folder": [base]},
+        # re-join clitics only in SentEval's tokenised top-level folders (named STSxx-en-test), never in originals
         load=lambda f, subset, split: sts.read_sts_year(f["folder"], rejoin=f["folder"].name.endswith("-en-test")),
         count=lambda f, subset, split: _pairs_count(sts.count_sts_year(f["folder"])),
     )
@@ -69,7 +89,10 @@ def _trec_source(kind: str, split: str, iso: Callable[[str], str], subsets: tupl
     if kind == "miracl":
         topics, qrels = "miracl/topics/topics.miracl-v1.0-{l}-dev.tsv", "miracl/qrels/qrels.miracl-v1.0-{l}-dev.tsv"
     else:
-        topics, qrels = "mrtydi/topics/topics.mrtydi-v1.1-{l}.test.txt.gz", "mrtydi/qrels/qrels.mrtydi-v1.1-{l}.test.txt"
+        topics, qrels = (
+            "mrtydi/topics/topics.mrtydi-v1.1-{l}.test.txt.gz",
+            "mrtydi/qrels/qrels.mrtydi-v1.1-{l}.test.txt",
+        )
 
     def files(root: Path, base: Path, subset: str, split: str) -> Files:
         lang = iso(subset)
@@ -83,7 +106,9 @@ def _trec_source(kind: str, split: str, iso: Callable[[str], str], subsets: tupl
         return {**c, "texts": texts}
 
     def local(root: Path, base: Path) -> list[str]:
-        return [s for s in subsets if all(p[0].is_file() for r, p in files(root, base, s, split).items() if r != "corpus")]
+        return [
+            s for s in subsets if all(p[0].is_file() for r, p in files(root, base, s, split).items() if r != "corpus")
+        ]
 
     return _Source(
         default=f"{kind}/corpus",
@@ -116,7 +141,9 @@ def _bucc_count(f: dict[str, Path], subset: str, split: str) -> dict[str, int | 
 
 
 def _bucc_subsets(root: Path, base: Path) -> list[str]:
-    return [p for p in BUCC_PAIRS if all(any(c.is_file() for c in cs) for cs in _bucc_files(root, base, p, "test").values())]
+    return [
+        p for p in BUCC_PAIRS if all(any(c.is_file() for c in cs) for cs in _bucc_files(root, base, p, "test").values())
+    ]
 
 
 SOURCES: dict[str, _Source] = {
@@ -138,18 +165,26 @@ SOURCES: dict[str, _Source] = {
     "Banking77Classification": _Source(
         default="classification/banking77",
         splits=("test",),
-        files=lambda root, base, subset, split: {n: [base / n] for n in ("train.csv", f"{split}.csv", "categories.json")},
+        files=lambda root, base, subset, split: {
+            n: [base / n] for n in ("train.csv", f"{split}.csv", "categories.json")
+        },
         load=lambda f, subset, split: classification.read_banking77(f["train.csv"].parent, split),
-        count=lambda f, subset, split: _classification_count(classification.read_banking77(f["train.csv"].parent, split)),
+        count=lambda f, subset, split: _classification_count(
+            classification.read_banking77(f["train.csv"].parent, split)
+        ),
     ),
     "EmotionClassification": _Source(
         default="classification/emotion",
         splits=("test", "validation"),
         files=lambda root, base, subset, split: {
-            s: [base / classification.EMOTION_FILES[s]] for s in dict.fromkeys(("train", split))},  # fmt: skip
+            s: [base / classification.EMOTION_FILES[s]] for s in dict.fromkeys(("train", split))
+        },
         load=lambda f, subset, split: classification.read_emotion(f["train"].parent, split),
         count=lambda f, subset, split: {
-            "queries": None, "documents": None, "texts": sum(count_lines(p) - 1 for p in f.values())},  # fmt: skip
+            "queries": None,
+            "documents": None,
+            "texts": sum(count_lines(p) - 1 for p in f.values()),  # minus the header line
+        },
     ),
     "SciFact": _Source(
         default="beir/scifact",
@@ -161,13 +196,15 @@ SOURCES: dict[str, _Source] = {
         },
         load=lambda f, subset, split: beir.read_beir(f["qrels"].parent.parent, split),
         count=lambda f, subset, split: (lambda c: {**c, "texts": c["queries"] + c["documents"]})(
-            beir.count_beir(f["qrels"].parent.parent, split)),  # fmt: skip
+            beir.count_beir(f["qrels"].parent.parent, split)
+        ),
     ),
     "Tatoeba": _Source(
         default="tatoeba/v1",
         splits=("test",),
         files=lambda root, base, subset, split: {
-            side: [base / f"tatoeba.{subset.split('-')[0]}-eng.{side}"] for side in (subset.split("-")[0], "eng")},  # fmt: skip
+            side: [base / f"tatoeba.{subset.split('-')[0]}-eng.{side}"] for side in (subset.split("-")[0], "eng")
+        },  # fmt: skip
         load=lambda f, subset, split: laser.read_tatoeba(f["eng"].parent, subset),
         count=lambda f, subset, split: _pairs_count(laser.count_tatoeba(f["eng"].parent, subset)),
         subsets=_tatoeba_subsets,
@@ -204,7 +241,13 @@ def _check_split(task_name: str, split: str) -> None:
 
 
 def local_files(
-    task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None, *, optional_ok: bool = False
+    task_name: str,
+    subset: str,
+    split: str,
+    root: Path,
+    override: str | Path | None = None,
+    *,
+    optional_ok: bool = False,
 ) -> dict[str, Path]:
     """The files (or folders) a load would read, by role; a missing one raises MissingDataError naming every
     place looked at. With ``optional_ok``, optional roles (MIRACL/Mr.TyDi corpus) may be absent."""

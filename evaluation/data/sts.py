@@ -62,7 +62,9 @@ def read_sts_pair_files(input_path: Path, gold_path: Path, data: PairScoreData, 
     """Append the scored pairs of one set to ``data``; an empty gold line = unscored pair, skipped (as mteb)."""
     inputs, golds = read_lines(input_path), read_lines(gold_path)
     if len(inputs) != len(golds):
-        raise DataFileError(gold_path, None, f"expected {len(inputs)} lines (one per pair in {input_path.name}), got {len(golds)}")
+        raise DataFileError(
+            gold_path, None, f"expected {len(inputs)} lines (one per pair in {input_path.name}), got {len(golds)}"
+        )
     for lineno, (line, gold) in enumerate(zip(inputs, golds, strict=True), start=1):
         if not gold.strip():
             continue
@@ -96,7 +98,9 @@ def read_stsbenchmark(path: str | Path) -> PairScoreData:
             continue
         fields = line.split("\t")
         if len(fields) < 7:
-            raise DataFileError(path, lineno, f"expected >= 7 tab-separated fields (genre ... score s1 s2), got {len(fields)}")
+            raise DataFileError(
+                path, lineno, f"expected >= 7 tab-separated fields (genre ... score s1 s2), got {len(fields)}"
+            )
         data.scores.append(_score(path, lineno, fields[4]))
         data.sentence1.append(fields[5])
         data.sentence2.append(fields[6])

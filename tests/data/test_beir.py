@@ -1,0 +1,56 @@
+"""BEIR layout (SciFact): counts, query filtering by split qrels, malformed JSONL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation.data import beir
+from evaluation.errors import DataError, DataFileError, MissingDataError
+
+
+def test_scifact_counts(data_root):
+    data = beir.read_beir(data_root / "beir" / "scifact", "test")
+    assert len(data.corpus) == 5_183 and len(data.queries) == 300
+    assert sum(len(d) for d in data.qrels.values()) == 339
+    assert set(data.queries) == set(data.qrels) and list(data.queries)[:3] == ["1", "3", "5"]
+    assert {d for docs in data.qrels.values() for d in docs} <= set(data.corpus.ids)
+    assert data.corpus.titles[0] and not data.corpus.texts[0].startswith(data.corpus.titles[0])  # kept apart
+    assert beir.count_beir(data_root / "beir" / "scifact") == {"queries": 300, "documents": 5_183}
+
+
+def _beir_dir(tmp_path, corpus_lines, queries_lines, qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\n"):
+    (tmp_path / "qrels").mkdir(exist_ok=True)
+    (tmp_path / "qrels" / "test.tsv").write_text(qrels)
+    (tmp_path / "corpus.jsonl").write_text("".join(line + "\n" for line in corpus_lines))
+    (tmp_path / "queries.jsonl").write_text("".join(line + "\n" for line in queries_lines))
+    return tmp_path
+
+
+def test_only_judged_queries_are_kept(tmp_path):
+    doc = json.dumps({"_id": "d1", "title": "T", "text": "x"})
+    qs = [json.dumps({"_id": "q0", "text": "train query"}), json.dumps({"_id": "q1", "text": "test query"})]
+    data = beir.read_beir(_beir_dir(tmp_path, [doc], qs))
+    assert data.queries == {"q1": "test query"} and data.corpus.titles == ["T"]
+
+
+@pytest.mark.parametrize(
+    ("corpus", "problem"),
+    [
+        (['{"_id": "d1", "text": "x"}', '{"_id": "d1", "text": "y"}'], r"corpus.jsonl:2: duplicate document id 'd1'"),
+        (['{"_id": "d1", "text": "x"}', "{not json"], r"corpus.jsonl:2: expected a JSON object, got invalid JSON"),
+        (['{"_id": "d1"}'], r"corpus.jsonl:1: expected key 'text'"),
+    ],
+)
+def test_malformed_corpus(tmp_path, corpus, problem):
+    with pytest.raises(DataFileError, match=problem):
+        beir.read_beir(_beir_dir(tmp_path, corpus, ['{"_id": "q1", "text": "q"}']))
+
+
+def test_qrels_query_missing_from_queries_and_missing_split(tmp_path):
+    folder = _beir_dir(tmp_path, ['{"_id": "d1", "text": "x"}'], ['{"_id": "q9", "text": "q"}'])
+    with pytest.raises(DataError, match=r"1 judged queries are not in queries.jsonl, e.g. \['q1'\]"):
+        beir.read_beir(folder)
+    with pytest.raises(MissingDataError, match=r"qrels/dev.tsv"):
+        beir.read_beir(folder, "dev")
