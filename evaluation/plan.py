@@ -1,0 +1,100 @@
+"""`me5-eval plan`: every task x subset x split with counts, texts left to encode, GPU time and disk.
+
+Pure bookkeeping: no model is loaded. Counts come from local files when data.root covers the task, else from
+mteb's descriptive statistics (the hub datasets' sizes, shipped inside mteb).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from evaluation.compose import compose_run_config
+from evaluation.config import RunConfig
+from evaluation.data.registry import count_local
+from evaluation.shards import shard_plan
+from evaluation.suites import TaskSpec, mteb_task, resolve_suite
+from evaluation.task_data import local_root
+
+# Encoding throughput of a bare fp16 forward loop on one H100 (length-sorted, ~120-token Wikipedia passages),
+# measured for the benchmark issue; used only for the estimate. Keys: embedding dim -> passages/s.
+GPU_PASSAGES_PER_S = {384: 22_800, 768: 11_500, 1024: 3_900}
+SHARD_DTYPE_BYTES = 2  # corpus shards are stored as fp16
+
+
+@dataclass
+class PlanRow:
+    task: str
+    subset: str
+    split: str
+    queries: int | None
+    documents: int | None
+    texts: int | None  # texts to encode in total (queries + documents, or pair/classification texts)
+    shards: int
+    source: str
+
+
+def _hub_counts(spec: TaskSpec, subset: str) -> dict:
+    stats = (mteb_task(spec.name).metadata.descriptive_stats or {}).get(spec.split) or {}
+    sub = (stats.get("hf_subset_descriptive_stats") or {}).get(subset, stats)
+    if spec.is_retrieval:
+        q, d = sub.get("num_queries"), sub.get("num_documents")
+        return dict(queries=q, documents=d, texts=(q or 0) + (d or 0) if q is not None else None)
+    n = sub.get("num_samples")
+    pairs = "text1_statistics" in sub or "sentence1_statistics" in sub
+    return dict(queries=None, documents=None, texts=(2 * n if pairs and n else n))
+
+
+def plan_rows(cfg: RunConfig) -> list[PlanRow]:
+    rows = []
+    for spec in resolve_suite(cfg.suite, cfg.tasks, cfg.langs):
+        root, override = local_root(cfg, spec.name)
+        for subset in spec.subsets:
+            if root is not None:
+                counts, source = count_local(spec.name, subset, spec.split, root, override), "local"
+                if spec.is_retrieval and counts.get("documents") is None:  # topics+qrels local, corpus not
+                    hub = _hub_counts(spec, subset)
+                    counts = dict(counts, documents=hub["documents"],
+                                  texts=(counts.get("queries") or 0) + (hub["documents"] or 0) if hub["documents"] else None)
+                    source = "local (corpus size: mteb stats)"
+            else:
+                counts, source = _hub_counts(spec, subset), "hub"
+            shards = cfg.shards if spec.is_retrieval else 1
+            rows.append(PlanRow(spec.name, subset, spec.split, counts.get("queries"), counts.get("documents"),
+                                counts.get("texts"), shards, source))
+    return rows
+
+
+def estimate(rows: list[PlanRow], dim: int) -> dict:
+    docs = sum(r.documents or 0 for r in rows)
+    texts = sum(r.texts or 0 for r in rows)
+    rate = GPU_PASSAGES_PER_S.get(dim, GPU_PASSAGES_PER_S[1024])
+    return dict(documents=docs, texts=texts, gpu_hours=texts / rate / 3600, shard_disk_gb=docs * dim * SHARD_DTYPE_BYTES / 1e9)
+
+
+def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:
+    table = [[r.task, r.subset, r.split, r.queries, r.documents, r.texts, r.shards,
+              f"{shard_plan(r.documents, r.shards)[0].size:,}" if r.documents else "", r.source] for r in rows]
+    est = estimate(rows, cfg.model.dim or 1024)
+    head = ["task", "subset", "split", "queries", "documents", "texts", "shards", "docs/shard", "source"]
+    lines = [tabulate(table, headers=head, tablefmt="github", intfmt=","),
+             "",
+             f"{len(rows)} work units; {est['texts']:,} texts to encode ({est['documents']:,} documents)",
+             f"estimate for {cfg.model.name} (dim {cfg.model.dim}): {est['gpu_hours']:.2f} GPU-hours on one H100 "
+             f"(fp16, length-sorted), {est['shard_disk_gb']:.2f} GB of fp16 corpus shards"]
+    missing = [r for r in rows if r.texts is None]
+    if missing:
+        lines.append(f"{len(missing)} unit(s) with unknown size (corpus not found locally): "
+                     + ", ".join(f"{r.task}/{r.subset}" for r in missing[:8]))
+    return "\n".join(lines)
+
+
+def plan_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="me5-eval plan", description="dry run: counts and estimates")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for `me5-eval run`")
+    args = parser.parse_args(argv)
+    cfg = compose_run_config(args.overrides)
+    print(format_plan(cfg, plan_rows(cfg)))
+    return 0
