@@ -1,0 +1,184 @@
+"""E5Encoder: mE5 (or any BERT-like) encoder on plain transformers, implementing mteb's EncoderProtocol.
+
+The numerics follow the authors (unilm e5/): mean pooling over non-padding tokens, max_length 512 truncation,
+batches padded to a multiple of 8, fp16 + autocast on CUDA, L2 normalisation per task type. Build one with
+`evaluation.models.loading.load_encoder`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from evaluation.errors import ConfigError
+from evaluation.models.batching import length_sorted_batches, prefetch_batches, tokenize
+from evaluation.models.pooling import POOLINGS, pool
+from evaluation.models.prompts import Role, format_inputs, should_normalize
+
+if TYPE_CHECKING:
+    from mteb.models.model_meta import ModelMeta
+
+    from evaluation.config import ModelConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 64  # the authors' 64 per GPU
+
+
+class E5Encoder:
+    """Encodes texts with a loaded transformers model; see `encode_texts` (pipeline) and `encode` (mteb)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        model_cfg: ModelConfig,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        protocol: str,
+        fingerprint: str,
+    ):
+        if model_cfg.pooling not in POOLINGS:
+            raise ConfigError(f"model.pooling={model_cfg.pooling!r} is not one of {', '.join(POOLINGS)}")
+        self.model, self.tokenizer, self.cfg = model.eval(), tokenizer, model_cfg
+        self.device, self.dtype, self.protocol = device, dtype, protocol
+        self.dim = _check_dim(model, model_cfg)
+        self._fingerprint = fingerprint
+        self._meta: ModelMeta | None = None
+        self.last_stats: dict[str, float] = {}  # texts, unique, tokenize_s, encode_s of the last call
+
+    # ---- plain entry point (retrieval pipeline) -------------------------------------------------------
+    def encode_texts(
+        self,
+        texts: list[str],
+        *,
+        role: Role | None,
+        task_name: str,
+        task_type: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = True,
+    ) -> np.ndarray:
+        """Embeddings [len(texts), dim] float32, with this protocol's prompts and normalisation."""
+        inputs = format_inputs(
+            texts, role=role, task_name=task_name, task_type=task_type, model_cfg=self.cfg, protocol=self.protocol
+        )
+        normalize = should_normalize(task_type, self.cfg, self.protocol)
+        return self.encode_formatted(inputs, normalize=normalize, batch_size=batch_size, show_progress=show_progress)
+
+    def encode_formatted(
+        self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True
+    ) -> np.ndarray:
+        """Embeddings of texts exactly as given (no prompts). Identical texts are encoded once."""
+        unique, inverse = _dedupe(texts)
+        out = np.zeros((len(unique), self.dim), np.float32)
+        t0 = time.perf_counter()
+        tokens = tokenize(self.tokenizer, unique, self.cfg.max_length)
+        t1 = time.perf_counter()
+        batches = length_sorted_batches(tokens.lengths, batch_size)
+        pad_id = self.tokenizer.pad_token_id
+        pin = self.device.type == "cuda"
+        with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
+            for batch in prefetch_batches(tokens, batches, pad_id=pad_id, max_length=self.cfg.max_length, pin=pin):
+                out[batch.index] = self._forward(batch.input_ids, batch.attention_mask, normalize)
+                bar.update(len(batch.index))
+        t2 = time.perf_counter()
+        self.last_stats = dict(texts=len(texts), unique=len(unique), tokenize_s=t1 - t0, encode_s=t2 - t1)
+        return out[inverse]
+
+    @torch.inference_mode()
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, normalize: bool) -> np.ndarray:
+        input_ids = input_ids.to(self.device, non_blocking=True)
+        attention_mask = attention_mask.to(self.device, non_blocking=True)
+        with self._autocast():
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return pool(hidden, attention_mask, self.cfg.pooling, normalize).cpu().numpy()
+
+    def _autocast(self):
+        """fp16/bf16 on CUDA runs under autocast as the authors do: LayerNorm/softmax stay in float32."""
+        if self.device.type == "cuda" and self.dtype in (torch.float16, torch.bfloat16):
+            return torch.autocast(device_type="cuda", dtype=self.dtype)
+        return contextlib.nullcontext()
+
+    def model_fingerprint(self) -> str:
+        """Weights + numerics (pooling, max_length, dtype): the embedding cache key's model part."""
+        return self._fingerprint
+
+    # ---- mteb EncoderProtocol ---------------------------------------------------------------------------
+    def encode(
+        self,
+        inputs,
+        *,
+        task_metadata,
+        hf_split: str,
+        hf_subset: str,
+        prompt_type=None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        """mteb entry point: prompt_type query/document for Retrieval/Reranking, None elsewhere."""
+        texts = [text for batch in inputs for text in batch["text"]]
+        role = prompt_type.value if prompt_type is not None else None
+        return self.encode_texts(
+            texts,
+            role=role,
+            task_name=task_metadata.name,
+            task_type=task_metadata.type,
+            batch_size=kwargs.get("batch_size") or DEFAULT_BATCH_SIZE,
+            show_progress=kwargs.get("show_progress_bar", True),
+        )
+
+    def similarity(self, embeddings1, embeddings2):
+        from mteb.similarity_functions import cos_sim
+
+        return cos_sim(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1, embeddings2):
+        from mteb.similarity_functions import pairwise_cos_sim
+
+        return pairwise_cos_sim(embeddings1, embeddings2)
+
+    @property
+    def mteb_model_meta(self) -> ModelMeta:
+        if self._meta is None:
+            self._meta = _model_meta(self.cfg, self.dim)
+        return self._meta
+
+
+def _dedupe(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """(unique texts in first-seen order, index of each input text in them)."""
+    position: dict[str, int] = {}
+    inverse = np.fromiter((position.setdefault(t, len(position)) for t in texts), np.int64, len(texts))
+    return list(position), inverse
+
+
+def _check_dim(model: torch.nn.Module, model_cfg: ModelConfig) -> int:
+    dim = int(model.config.hidden_size)  # mean/cls pooling keep the hidden size
+    if model_cfg.dim is not None and model_cfg.dim != dim:
+        raise ConfigError(
+            f"model {model_cfg.name} produces {dim}-dim embeddings but model.dim={model_cfg.dim}; "
+            f"set model.dim={dim} (or pick the config whose dim is {model_cfg.dim}, e.g. model=base for 768)"
+        )
+    return dim
+
+
+def _model_meta(model_cfg: ModelConfig, dim: int) -> ModelMeta:
+    """mteb's registry entry when mteb knows the name (release date, languages, training data for the
+    zero-shot flag), with our revision and dim; otherwise a minimal cosine-similarity entry."""
+    import mteb
+    from mteb.models.model_meta import ModelMeta, ScoringFunction
+
+    # mteb's results layout names a missing revision "no_revision_available" (ModelMeta.create_empty).
+    revision = model_cfg.revision or "no_revision_available"
+    ours = dict(revision=revision, embed_dim=dim, max_tokens=model_cfg.max_length)
+    known = {m.name for m in mteb.get_model_metas()}
+    if model_cfg.name in known:
+        return mteb.get_model_meta(model_cfg.name).model_copy(update=ours)
+    return ModelMeta.create_empty(
+        overwrites=dict(name=model_cfg.name, similarity_fn_name=ScoringFunction.COSINE, **ours)
+    )

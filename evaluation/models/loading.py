@@ -1,0 +1,150 @@
+"""Build an E5Encoder from a ModelConfig: a local model dir, or a hub id at a pinned revision.
+
+A local dir never touches the network (local_files_only). Failures raise ModelLoadError naming the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import torch
+
+from evaluation.config import ModelConfig
+from evaluation.errors import ConfigError, ModelLoadError
+from evaluation.models.encoder import E5Encoder
+from evaluation.models.prompts import PROTOCOLS
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_HASHED_SUFFIXES = (".json", ".txt", ".model")  # config + tokenizer files, hashed whole
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")  # hashed by size + first and last MiB (fast on GBs)
+_MIB = 1 << 20
+
+
+def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
+    """Load tokenizer + model onto `device` (auto: CUDA if visible) in model_cfg.dtype."""
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol={protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    dev = resolve_device(device)
+    dtype = resolve_dtype(model_cfg.dtype, dev)
+    local = local_model_dir(model_cfg)
+    if local is not None:
+        model, tokenizer = _from_pretrained(str(local), dtype, local_files_only=True)
+        weights = f"sha256:{dir_fingerprint(local)}"
+    else:
+        model, tokenizer = _load_from_hub(model_cfg.name, model_cfg.revision, dtype)
+        weights = f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}"
+    dtype_name = str(dtype).removeprefix("torch.")
+    fingerprint = f"{weights}|pool={model_cfg.pooling}|max_length={model_cfg.max_length}|dtype={dtype_name}"
+    return E5Encoder(
+        model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol, fingerprint=fingerprint
+    )
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={device} but no CUDA device is visible; use device=cpu or device=auto")
+    return dev
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """auto: fp16 on CUDA (the authors' torch_dtype=float16 + autocast), fp32 on CPU."""
+    if dtype == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if dtype not in DTYPES:
+        raise ConfigError(f"model.dtype={dtype!r} is not one of auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def local_model_dir(model_cfg: ModelConfig) -> Path | None:
+    """model.path, else model.name when it is an existing dir; None = load model.name from the hub."""
+    if model_cfg.path:
+        path = Path(model_cfg.path).expanduser()
+        if not path.is_dir():
+            raise ModelLoadError(
+                f"model.path={model_cfg.path} is not a directory; point it at a folder with config.json and "
+                f"model.safetensors, or set model.path=null to load {model_cfg.name} from the hub"
+            )
+    elif Path(model_cfg.name).expanduser().is_dir():
+        path = Path(model_cfg.name).expanduser()
+    else:
+        return None
+    _check_model_dir(path)
+    return path.resolve()
+
+
+def _check_model_dir(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"no config.json in {path}: not a transformers model folder")
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise ModelLoadError(
+            f"no model.safetensors / pytorch_model.bin in {path}; copy the weights there, or set "
+            f"model.path to the folder that has them"
+        )
+
+
+def dir_fingerprint(path: Path) -> str:
+    """sha256 (16 hex) of a model dir's config/tokenizer files and of its weights' sizes, first and last MiB.
+
+    Changes when the weights, tokenizer or config change; reads ~2 MiB per weight file, so it is instant.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.iterdir() if p.is_file()):
+        if file.suffix in _HASHED_SUFFIXES:
+            digest.update(f"{file.name}\0".encode())
+            digest.update(file.read_bytes())
+        elif file.suffix in _WEIGHT_SUFFIXES:
+            size = file.stat().st_size
+            digest.update(f"{file.name}\0{size}\0".encode())
+            with file.open("rb") as f:
+                digest.update(f.read(_MIB))
+                f.seek(max(size - _MIB, 0))
+                digest.update(f.read(_MIB))
+    return digest.hexdigest()[:16]
+
+
+def _from_pretrained(source: str, dtype: torch.dtype, **kwargs):
+    """(model, tokenizer) with SDPA attention where the architecture has it."""
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        model = AutoModel.from_pretrained(source, dtype=dtype, attn_implementation="sdpa", **kwargs)
+    except ValueError as e:
+        if "sdpa" not in str(e).lower() and "scaled_dot_product" not in str(e):
+            raise
+        log.warning("%s has no SDPA attention (%s); using its default attention", source, e)
+        model = AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
+    return model, AutoTokenizer.from_pretrained(source, **kwargs)
+
+
+def _load_from_hub(name: str, revision: str | None, dtype: torch.dtype):
+    from huggingface_hub.constants import is_offline_mode
+
+    try:
+        return _from_pretrained(name, dtype, revision=revision)
+    except OSError as e:
+        rev = revision or "main"
+        download = f"download it with `hf download {name} --revision {rev} --local-dir DIR` and pass model.path=DIR"
+        if is_offline_mode() or "couldn't connect" in str(e).lower():
+            raise ModelLoadError(
+                f"cannot reach the hub for {name} and it is not in the local Hugging Face cache; {download}"
+            ) from e
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"cannot load {name} (revision {rev}) from the hub: {cause}; or {download}") from e
+
+
+def _commit_hash(model) -> str:
+    """The snapshot commit transformers resolved (an unpinned hub load still gets a stable cache key)."""
+    return getattr(model.config, "_commit_hash", None) or "unpinned"

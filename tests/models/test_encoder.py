@@ -1,0 +1,79 @@
+"""E5Encoder on all-MiniLM-L6-v2: equal to sentence-transformers, order-preserving, deduplicating."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+TEXTS = [
+    "A man is playing a guitar.",
+    "The quick brown fox jumps over the lazy dog near the river bank on a sunny afternoon.",
+    "Short.",
+    "How do I reset my online banking password?",
+    "A man is playing a guitar.",  # duplicate of the first
+    "Le chat est assis sur le tapis.",
+    "Stock markets fell sharply on Tuesday after the central bank raised interest rates again. " * 30,  # > 256
+    "x",
+    "Two dogs run through a field of tall grass while their owner watches from a distance.",
+]
+
+
+@pytest.fixture(scope="module")
+def reference(minilm_dir):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(minilm_dir), device="cpu")
+    assert model.max_seq_length == 256
+    return model.encode(TEXTS, batch_size=4, convert_to_numpy=True)
+
+
+def test_equals_sentence_transformers(minilm_encoder, reference):
+    ours = minilm_encoder.encode_texts(TEXTS, role="query", task_name="STS12", task_type="STS", batch_size=3)
+    assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
+    assert np.abs(ours - reference).max() < 1e-5
+
+
+def test_sorted_batches_equal_one_at_a_time_in_input_order(minilm_encoder):
+    batched = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=4, show_progress=False)
+    single = np.stack([minilm_encoder.encode_formatted([t], normalize=True, batch_size=1)[0] for t in TEXTS])
+    assert np.abs(batched - single).max() < 1e-5
+
+
+def test_identical_texts_are_encoded_once(minilm_encoder):
+    out = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=4, show_progress=False)
+    assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1
+    assert np.array_equal(out[0], out[4])
+
+
+def test_classification_is_not_normalised_under_the_paper_protocol(minilm_encoder):
+    out = minilm_encoder.encode_texts(
+        TEXTS[:3], role=None, task_name="Banking77Classification", task_type="Classification", show_progress=False
+    )
+    assert not np.allclose(np.linalg.norm(out, axis=1), 1.0)
+
+
+def test_empty_input(minilm_encoder):
+    assert minilm_encoder.encode_formatted([], normalize=True).shape == (0, 384)
+
+
+def test_is_an_mteb_encoder(minilm_encoder, reference):
+    import mteb
+    from datasets import Dataset
+    from mteb.models.models_protocols import EncoderProtocol
+    from torch.utils.data import DataLoader
+
+    assert isinstance(minilm_encoder, EncoderProtocol)
+    loader = DataLoader(Dataset.from_dict({"text": TEXTS}), batch_size=4)
+    out = minilm_encoder.encode(
+        loader, task_metadata=mteb.get_task("STS12").metadata, hf_split="test", hf_subset="default", batch_size=4
+    )
+    assert np.abs(out - reference).max() < 1e-5
+    sims = minilm_encoder.similarity(out[:2], out[:3])
+    assert sims.shape == (2, 3) and abs(float(sims[0, 0]) - 1.0) < 1e-5
+    assert minilm_encoder.similarity_pairwise(out[:2], out[:2]).shape == (2,)
+    assert minilm_encoder.mteb_model_meta.embed_dim == 384
+
+
+def test_fingerprint_names_weights_and_numerics(minilm_encoder):
+    fp = minilm_encoder.model_fingerprint()
+    assert fp.startswith("sha256:") and fp.endswith("|pool=mean|max_length=256|dtype=float32")

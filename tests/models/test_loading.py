@@ -1,0 +1,65 @@
+"""Loading errors give one clear message naming the fix; the fingerprint tracks the weights."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from evaluation.config import ModelConfig
+from evaluation.errors import ConfigError, ModelLoadError
+from evaluation.models.loading import dir_fingerprint, load_encoder
+
+
+def test_dir_without_weights(tmp_path, minilm_dir):
+    shutil.copy(minilm_dir / "config.json", tmp_path / "config.json")
+    cfg = ModelConfig(name="m", path=str(tmp_path))
+    with pytest.raises(ModelLoadError, match=f"^no model.safetensors / pytorch_model.bin in {tmp_path}; "):
+        load_encoder(cfg, device="cpu")
+
+
+def test_path_that_is_not_a_dir(tmp_path):
+    with pytest.raises(ModelLoadError, match="is not a directory"):
+        load_encoder(ModelConfig(name="m", path=str(tmp_path / "missing")), device="cpu")
+
+
+def test_offline_hub_id_says_how_to_download():
+    # tests run with HF_HUB_OFFLINE=1 (tests/conftest.py); a repo id no cache can hold
+    cfg = ModelConfig(name="me5-eval-tests/not-cached", revision="0123abc")
+    with pytest.raises(ModelLoadError) as err:
+        load_encoder(cfg, device="cpu")
+    assert str(err.value) == (
+        "cannot reach the hub for me5-eval-tests/not-cached and it is not in the local Hugging Face cache; "
+        "download it with `hf download me5-eval-tests/not-cached --revision 0123abc --local-dir DIR` "
+        "and pass model.path=DIR"
+    )
+
+
+def test_wrong_dim(minilm_cfg):
+    minilm_cfg.dim = 768
+    with pytest.raises(ConfigError, match="produces 384-dim embeddings but model.dim=768; set model.dim=384"):
+        load_encoder(minilm_cfg, device="cpu")
+
+
+def test_name_that_is_a_dir_loads_locally(minilm_dir):
+    encoder = load_encoder(ModelConfig(name=str(minilm_dir), prompt_style="none", max_length=256), device="cpu")
+    assert encoder.dim == 384
+
+
+def test_bad_settings(minilm_cfg):
+    with pytest.raises(ConfigError, match="model.dtype='fp8'"):
+        load_encoder(ModelConfig(name="m", path=minilm_cfg.path, dtype="fp8"), device="cpu")
+    with pytest.raises(ConfigError, match="protocol='beir'"):
+        load_encoder(minilm_cfg, device="cpu", protocol="beir")
+
+
+def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * (3 << 20))
+    before = dir_fingerprint(tmp_path)
+    (tmp_path / "README.md").write_text("notes")
+    assert dir_fingerprint(tmp_path) == before
+    with (tmp_path / "model.safetensors").open("r+b") as f:
+        f.seek((3 << 20) - 10)
+        f.write(b"\1")  # a change in the last MiB
+    assert dir_fingerprint(tmp_path) != before
