@@ -1,0 +1,56 @@
+"""`me5-eval plan` counts every work unit from the real topics/qrels, without loading a model."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+
+from evaluation.cli import main
+from evaluation.compose import compose_run_config
+from evaluation.plan import estimate, plan_rows
+
+MIRACL_LANGS = "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
+MRTYDI = {"ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ja": "japanese",
+          "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu", "th": "thai"}
+
+
+def _lines(path) -> int:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def test_miracl_dev_plan_counts_every_language_from_the_topics(data_root):
+    rows = plan_rows(compose_run_config(["model=large", "suite=miracl", f"data.root={data_root}"]))
+    assert [r.subset for r in rows] == MIRACL_LANGS and {r.split for r in rows} == {"dev"}
+    for row in rows:
+        topics = data_root / "miracl" / "topics" / f"topics.miracl-v1.0-{row.subset}-dev.tsv"
+        assert row.queries == _lines(topics), row.subset
+    assert sum(r.queries for r in rows) == 13495  # mteb's MIRACLRetrieval dev: 13,495 queries
+    # the corpora are not shipped: their sizes come from mteb's statistics of the hub dataset
+    assert sum(r.documents for r in rows) == 106_332_152
+
+
+def test_mrtydi_test_plan_counts_every_language(data_root):
+    rows = plan_rows(compose_run_config(["model=small", "suite=mrtydi", f"data.root={data_root}"]))
+    assert sorted(r.subset for r in rows) == sorted(MRTYDI.values()) and {r.split for r in rows} == {"test"}
+    by_subset = {r.subset: r.queries for r in rows}
+    for iso, name in MRTYDI.items():
+        topics = data_root / "mrtydi" / "topics" / f"topics.mrtydi-v1.1-{iso}.test.txt.gz"
+        assert by_subset[name] == _lines(topics), name
+    assert sum(by_subset.values()) == 8661  # Mr.TyDi paper, Table 1 (test)
+
+
+def test_estimate_scales_with_model_size(data_root):
+    rows = plan_rows(compose_run_config(["model=large", "suite=miracl", f"data.root={data_root}"]))
+    small, large = estimate(rows, 384), estimate(rows, 1024)
+    assert large["gpu_hours"] > small["gpu_hours"] > 0
+    assert large["shard_disk_gb"] == large["documents"] * 1024 * 2 / 1e9
+
+
+def test_plan_command_prints_the_table_without_loading_a_model(data_root, capsys):
+    before = set(sys.modules)
+    assert main(["plan", "model=small", "suite=mteb-en", "tasks=[STSBenchmark,SciFact]", f"data.root={data_root}"]) == 0
+    out = capsys.readouterr().out
+    assert "SciFact" in out and "5,183" in out and "GPU-hours" in out
+    assert "transformers.models.bert.modeling_bert" not in set(sys.modules) - before
