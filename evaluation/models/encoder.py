@@ -77,28 +77,45 @@ class E5Encoder:
     ) -> np.ndarray:
         """Embeddings of texts exactly as given (no prompts). Identical texts are encoded once."""
         unique, inverse = _dedupe(texts)
-        out = np.zeros((len(unique), self.dim), np.float32)
         t0 = time.perf_counter()
         tokens = tokenize(self.tokenizer, unique, self.cfg.max_length)
         t1 = time.perf_counter()
-        batches = length_sorted_batches(tokens.lengths, batch_size)
-        pad_id = self.tokenizer.pad_token_id
-        pin = self.device.type == "cuda"
-        with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
-            for batch in prefetch_batches(tokens, batches, pad_id=pad_id, max_length=self.cfg.max_length, pin=pin):
-                out[batch.index] = self._forward(batch.input_ids, batch.attention_mask, normalize)
-                bar.update(len(batch.index))
+        out = self._encode_tokens(tokens, batch_size, normalize, show_progress)
         t2 = time.perf_counter()
         self.last_stats = dict(texts=len(texts), unique=len(unique), tokenize_s=t1 - t0, encode_s=t2 - t1)
         return out[inverse]
 
+    def _encode_tokens(self, tokens, batch_size: int, normalize: bool, show_progress: bool) -> np.ndarray:
+        """[len(tokens), dim] in input order; batches run longest first."""
+        out = np.zeros((len(tokens), self.dim), np.float32)
+        batches = length_sorted_batches(tokens.lengths, batch_size)
+        stream = prefetch_batches(
+            tokens,
+            batches,
+            pad_id=self.tokenizer.pad_token_id,
+            max_length=self.cfg.max_length,
+            pin=self.device.type == "cuda",
+        )
+        pending = None  # (index, embeddings still on the device) of the previous batch
+        with tqdm(total=len(tokens), unit="text", desc="encoding", disable=not show_progress) as bar:
+            for batch in stream:
+                emb = self._forward(batch.input_ids, batch.attention_mask, normalize)
+                # Copy the previous batch back only once this one is queued: on CUDA the copy waits for
+                # the GPU, which by then already has the next forward pass to run.
+                if pending is not None:
+                    _store(out, *pending, bar)
+                pending = (batch.index, emb)
+            if pending is not None:
+                _store(out, *pending, bar)
+        return out
+
     @torch.inference_mode()
-    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, normalize: bool) -> np.ndarray:
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, normalize: bool) -> torch.Tensor:
         input_ids = input_ids.to(self.device, non_blocking=True)
         attention_mask = attention_mask.to(self.device, non_blocking=True)
         with self._autocast():
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return pool(hidden, attention_mask, self.cfg.pooling, normalize).cpu().numpy()
+        return pool(hidden, attention_mask, self.cfg.pooling, normalize)
 
     def _autocast(self):
         """fp16/bf16 on CUDA runs under autocast as the authors do: LayerNorm/softmax stay in float32."""
@@ -148,6 +165,11 @@ class E5Encoder:
         if self._meta is None:
             self._meta = _model_meta(self.cfg, self.dim)
         return self._meta
+
+
+def _store(out: np.ndarray, index: np.ndarray, emb: torch.Tensor, bar) -> None:
+    out[index] = emb.cpu().numpy()
+    bar.update(len(index))
 
 
 def _dedupe(texts: list[str]) -> tuple[list[str], np.ndarray]:
