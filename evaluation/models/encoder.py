@@ -8,7 +8,6 @@ batches padded to a multiple of 8, fp16 + autocast on CUDA, L2 normalisation per
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
 
     from evaluation.config import ModelConfig
-
-log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 64  # the authors' 64 per GPU
 
@@ -140,7 +137,7 @@ class E5Encoder:
     ) -> np.ndarray:
         """mteb entry point: prompt_type query/document for Retrieval/Reranking, None elsewhere."""
         texts = [text for batch in inputs for text in batch["text"]]
-        role = prompt_type.value if prompt_type is not None else None
+        role = getattr(prompt_type, "value", prompt_type)  # PromptType enum, or its str value, or None
         return self.encode_texts(
             texts,
             role=role,

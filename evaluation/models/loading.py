@@ -14,7 +14,8 @@ import torch
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
 from evaluation.models.encoder import E5Encoder
-from evaluation.models.prompts import PROTOCOLS
+from evaluation.models.pooling import POOLINGS
+from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,7 @@ _MIB = 1 << 20
 
 def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
     """Load tokenizer + model onto `device` (auto: CUDA if visible) in model_cfg.dtype."""
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"protocol={protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    _check_settings(model_cfg, protocol)
     dev = resolve_device(device)
     dtype = resolve_dtype(model_cfg.dtype, dev)
     local = local_model_dir(model_cfg)
@@ -48,6 +48,17 @@ def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "
     return E5Encoder(
         model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol, fingerprint=fingerprint
     )
+
+
+def _check_settings(model_cfg: ModelConfig, protocol: str) -> None:
+    """Reject bad choices before spending minutes on loading weights."""
+    for what, value, choices in (
+        ("protocol", protocol, PROTOCOLS),
+        ("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES),
+        ("model.pooling", model_cfg.pooling, POOLINGS),
+    ):
+        if value not in choices:
+            raise ConfigError(f"{what}={value!r} is not one of {', '.join(choices)}")
 
 
 def resolve_device(device: str) -> torch.device:

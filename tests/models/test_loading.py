@@ -49,8 +49,10 @@ def test_name_that_is_a_dir_loads_locally(minilm_dir):
 def test_bad_settings(minilm_cfg):
     with pytest.raises(ConfigError, match="model.dtype='fp8'"):
         load_encoder(ModelConfig(name="m", path=minilm_cfg.path, dtype="fp8"), device="cpu")
-    with pytest.raises(ConfigError, match="protocol='beir'"):
+    with pytest.raises(ConfigError, match="protocol='beir' is not one of paper, mteb"):
         load_encoder(minilm_cfg, device="cpu", protocol="beir")
+    with pytest.raises(ConfigError, match="model.pooling='max' is not one of mean, cls"):
+        load_encoder(ModelConfig(name="m", path=minilm_cfg.path, pooling="max"), device="cpu")
 
 
 def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
