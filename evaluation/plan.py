@@ -55,9 +55,9 @@ def plan_rows(cfg: RunConfig) -> list[PlanRow]:
             if root is not None:
                 counts, source = count_local(spec.name, subset, spec.split, root, override), "local"
                 if spec.is_retrieval and counts.get("documents") is None:  # topics+qrels local, corpus not
-                    hub = _hub_counts(spec, subset)
-                    counts = dict(counts, documents=hub["documents"],
-                                  texts=(counts.get("queries") or 0) + (hub["documents"] or 0) if hub["documents"] else None)
+                    docs = _hub_counts(spec, subset)["documents"]
+                    texts = (counts.get("queries") or 0) + docs if docs is not None else None
+                    counts = dict(counts, documents=docs, texts=texts)
                     source = "local (corpus size: mteb stats)"
             else:
                 counts, source = _hub_counts(spec, subset), "hub"
@@ -71,7 +71,8 @@ def estimate(rows: list[PlanRow], dim: int) -> dict:
     docs = sum(r.documents or 0 for r in rows)
     texts = sum(r.texts or 0 for r in rows)
     rate = GPU_PASSAGES_PER_S.get(dim, GPU_PASSAGES_PER_S[1024])
-    return dict(documents=docs, texts=texts, gpu_hours=texts / rate / 3600, shard_disk_gb=docs * dim * SHARD_DTYPE_BYTES / 1e9)
+    disk_gb = docs * dim * SHARD_DTYPE_BYTES / 1e9
+    return dict(documents=docs, texts=texts, gpu_hours=texts / rate / 3600, shard_disk_gb=disk_gb)
 
 
 def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:

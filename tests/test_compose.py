@@ -47,7 +47,8 @@ def test_every_suite_names_real_mteb_tasks(suite):
 def test_mteb_en_is_exactly_mtebs_benchmark():
     import mteb
 
-    bench = {t.metadata.name: (t.eval_splits[0], tuple(t.hf_subsets)) for t in mteb.get_benchmark("MTEB(eng, v1)").tasks}
+    tasks = mteb.get_benchmark("MTEB(eng, v1)").tasks
+    bench = {t.metadata.name: (t.eval_splits[0], tuple(t.hf_subsets)) for t in tasks}
     specs = resolve_suite(compose_run_config(["suite=mteb-en"]).suite)
     assert {s.name: (s.split, s.subsets) for s in specs} == bench
     assert len(specs) == 56 and dict((s.name, s.split) for s in specs)["MSMARCO"] == "dev"
