@@ -26,6 +26,13 @@ def shared_data_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory) -> Path:
+    """One embedding cache for the session's real-model runs: content-addressed (model fingerprint + protocol +
+    final input text), so tests that encode the same texts with the same model share the work, as users do."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="session")
 def data_root() -> Path:
     """The real public data (../shared/data, or $ME5_EVAL_DATA). A missing root fails, never skips."""
     root = shared_data_root()
