@@ -56,7 +56,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
         out = ctx.details(spec)
         write_run(out / f"{subset}.run.trec", run, tag=cfg.model.name.replace(" ", "_"), depth=cfg.top_k)
         write_per_item(out / f"{subset}.per_item.jsonl", per_query)
-        scores[subset] = subset_scores
+        scores[subset] = {**subset_scores, "main_score": subset_scores[spec.main_score]}  # as mteb's _add_main_score
     return scores
 
 
