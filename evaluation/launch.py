@@ -1,0 +1,589 @@
+"""Corpus-shard sweeps through Hydra launcher plugins: `me5-eval run ... shards=N launcher=gpus|joblib|slurm|ray`.
+
+The runner calls :func:`encode_shards_with_launcher` before its in-process evaluation. It
+
+1. writes the run's resolved config, with absolute paths, to ``<cache.dir>/sweeps/<time>-<pid>/worker_config.yaml``
+   (Ray and Slurm tasks may run in another cwd or on another node: the cache dir must be on a shared filesystem);
+2. runs ``python -m evaluation.worker --multirun --config-dir <sweep> --config-name worker_config
+   shard=range(0,N) hydra/launcher=<launcher.hydra_launcher> ++hydra.launcher.<k>=<v> ...`` in a subprocess, echoing
+   its output and copying it to ``<sweep>/sweep.log``;
+3. checks the per-shard receipts the workers leave in ``<sweep>/receipts/`` and raises :class:`SweepError` naming
+   the unfinished shards and where their logs are if the sweep failed or any receipt is missing.
+
+The runner then goes on in-process: every shard is on disk (``load_shard`` verifies it), queries are encoded (cached),
+and search, scoring and result writing happen once. Rerunning the same command reuses every finished shard, so a
+crash costs only the unfinished shards.
+
+Launchers (``conf/launcher/``): ``local`` (no sweep), ``gpus`` (:class:`GpusLauncher`, one process per visible GPU
+claiming shards dynamically), ``joblib`` (hydra-joblib-launcher), ``slurm`` (hydra-submitit-launcher, a job array),
+``ray`` (hydra-ray-launcher, one task per shard).
+
+This module imports nothing heavy at the top: the retrieval code uses :func:`resource_errors` from here.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hydra.plugins.launcher import Launcher
+
+from evaluation.errors import ConfigError, Me5EvalError
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+WORKER_CONFIG = "worker_config"  # <sweep>/worker_config.yaml
+RECEIPTS = "receipts"  # <sweep>/receipts/shard-00003.json, one per finished sweep job
+GPUS_LAUNCHER = "me5_gpus"  # hydra/launcher=me5_gpus: GpusLauncher, registered by evaluation.worker
+# hydra/launcher name -> module that must import (a clear error instead of Hydra's "Could not find")
+PLUGIN_MODULES = {
+    "joblib": ("hydra_plugins.hydra_joblib_launcher", "hydra-joblib-launcher"),
+    "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher"),
+    "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher"),
+    "ray": ("hydra_plugins.hydra_ray_launcher", "hydra-ray-launcher and ray (pip install -e '.[ray]')"),
+}
+
+
+class SweepError(Me5EvalError):
+    """The shard sweep failed or left shards unfinished; rerunning the same command resumes it."""
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+def _is_cuda_oom(err: BaseException) -> bool:
+    torch = sys.modules.get("torch")
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if oom is not None and isinstance(err, oom):
+        return True
+    return isinstance(err, RuntimeError) and "CUDA out of memory" in str(err)
+
+
+@contextmanager
+def resource_errors(cfg, what: str, shard_gb: float | None = None) -> Iterator[None]:
+    """Turn out-of-GPU-memory, out-of-host-memory and out-of-disk errors into a Me5EvalError naming the setting.
+
+    ``what`` says what was running ("encoding SciFact/default shard 2/4"); ``shard_gb`` the size of the shard file.
+    """
+    try:
+        yield
+    except Me5EvalError:
+        raise
+    except MemoryError as e:
+        raise Me5EvalError(
+            f"out of host memory while {what}: a shard's texts and embeddings are held in RAM, so raise shards= "
+            f"(now {cfg.shards}) to make each shard smaller, or lower batch_size= (now {cfg.batch_size})"
+        ) from e
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        need = f" (this shard needs {shard_gb:.2f} GB)" if shard_gb else ""
+        raise Me5EvalError(
+            f"no space left on device while {what}: shards are written under cache.dir={cfg.cache.dir}{need}; "
+            f"free disk there or set cache.dir= to a larger (shared) disk. Finished shards are kept; rerun to resume."
+        ) from e
+    except BaseException as e:
+        if not _is_cuda_oom(e):
+            raise
+        half = max(1, cfg.batch_size // 2)
+        raise Me5EvalError(
+            f"out of GPU memory while {what} with batch_size={cfg.batch_size} (model.max_length="
+            f"{cfg.model.max_length}): lower it, e.g. batch_size={half}; finished shards are kept, rerun to resume"
+        ) from e
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+
+def absolute_config(cfg):
+    """The run config with every path absolute (tasks on Ray/Slurm may run in another cwd)."""
+
+    def absolute(p: str | None) -> str | None:
+        return None if p is None else str(Path(p).expanduser().resolve())
+
+    data_root = absolute(cfg.data.root)
+    paths = {
+        task: (p if data_root and not Path(p).expanduser().is_absolute() else absolute(p))
+        for task, p in cfg.data.paths.items()
+    }  # a relative data.paths entry is relative to data.root when that is set (see evaluation/data/registry.py)
+    model = cfg.model
+    if model.path:
+        model = replace(model, path=absolute(model.path))
+    elif Path(model.name).expanduser().is_dir():  # a local dir given as the name: keep the name (results folder)
+        model = replace(model, path=absolute(model.name))
+    return replace(
+        cfg,
+        model=model,
+        data=replace(cfg.data, root=data_root, paths=paths),
+        output=replace(cfg.output, dir=absolute(cfg.output.dir)),
+        cache=replace(cfg.cache, dir=absolute(cfg.cache.dir)),
+    )
+
+
+def write_worker_config(cfg, path: Path) -> Path:
+    """The resolved RunConfig as a primary Hydra config validated by the same schema (``run_schema``)."""
+    from omegaconf import OmegaConf
+
+    body = OmegaConf.to_yaml(OmegaConf.structured(cfg), resolve=True)
+    header = (
+        "# Written by evaluation.launch for one shard sweep: the driver's resolved config (absolute paths).\n"
+        "defaults:\n  - run_schema\n  - _self_\n\n"
+    )
+    from evaluation.atomic import atomic_write_text
+
+    atomic_write_text(path, header + body)
+    return path
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_./:%@+\-]+$")
+
+
+def format_value(value: Any) -> str:
+    """A Python value in Hydra's override grammar."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    if _PLAIN.match(text) and text not in ("null", "true", "false") and not re.match(r"^[+-]?\d", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# dict-valued launcher settings passed whole (their keys are sbatch flags, not config paths)
+_WHOLE_DICTS = {"additional_parameters"}
+
+
+def launcher_overrides(params: dict[str, Any], prefix: str = "hydra.launcher") -> list[str]:
+    """``++hydra.launcher.<dotted key>=<value>`` for every leaf of ``launcher.params`` (nested dicts flattened).
+
+    ``++`` sets a key whether or not the launcher's schema has it (``ray.init.*`` takes any ray.init argument).
+    """
+    out = []
+    for key, value in params.items():
+        dotted = f"{prefix}.{key}"
+        if isinstance(value, dict) and value and key not in _WHOLE_DICTS:
+            out += launcher_overrides(value, dotted)
+        else:
+            out.append(f"++{dotted}={format_value(value)}")
+    return out
+
+
+def worker_command(cfg, sweep_dir: Path) -> list[str]:
+    """The multirun command line of the shard sweep (argv, no shell)."""
+    hl = cfg.launcher.hydra_launcher
+    params = _to_plain(cfg.launcher.params)
+    cmd = [
+        sys.executable, "-m", "evaluation.worker", "--multirun",
+        "--config-dir", str(sweep_dir), "--config-name", WORKER_CONFIG,
+        f"shard=range(0,{cfg.shards})",
+        f"hydra/launcher={hl}",
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweep.subdir=shard-${shard}",
+        "hydra.job.name=me5-eval-shard",
+    ]  # fmt: skip
+    if hl.startswith("submitit") and "submitit_folder" not in params:
+        params["submitit_folder"] = f"{sweep_dir}/.submitit/%j"
+    return cmd + launcher_overrides(params)
+
+
+def _to_plain(obj: Any) -> Any:
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(obj):
+        return OmegaConf.to_container(obj, resolve=True)
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def check_plugin(hydra_launcher: str) -> None:
+    if hydra_launcher == GPUS_LAUNCHER or hydra_launcher not in PLUGIN_MODULES:
+        return
+    module, package = PLUGIN_MODULES[hydra_launcher]
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(
+            f"launcher needs the Hydra plugin {package}, which is not installed ({e}); install it or use launcher=local"
+        ) from e
+
+
+def new_sweep_dir(cfg) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    d = Path(cfg.cache.dir, "sweeps", f"{stamp}-{os.getpid()}")
+    d.mkdir(parents=True, exist_ok=False)
+    return d
+
+
+# ------------------------------------------------------------------------------------------------ fingerprints
+
+
+def predicted_fingerprint(model_cfg, device: str) -> str | None:
+    """The encoder fingerprint ``load_encoder`` will report, without loading weights (None if unknowable).
+
+    Lets a worker whose shards are all stored skip loading the model, and lets the driver check that the workers
+    encoded with the dtype it will use itself. Must match ``evaluation.models.loading.load_encoder``; the worker
+    checks that after any real load and falls back to the real fingerprint if they ever differ.
+    """
+    from evaluation.models.loading import dir_fingerprint, local_model_dir, resolve_device, resolve_dtype
+
+    dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
+    local = local_model_dir(model_cfg)
+    if local is not None:
+        weights = f"sha256:{dir_fingerprint(local)}"
+    elif model_cfg.revision:
+        weights = f"{model_cfg.name}@{model_cfg.revision}"
+    else:
+        return None  # an unpinned hub model: the commit is known only after loading
+    dtype_name = str(dtype).removeprefix("torch.")
+    return f"{weights}|pool={model_cfg.pooling}|max_length={model_cfg.max_length}|dtype={dtype_name}"
+
+
+# ------------------------------------------------------------------------------------------------ receipts
+
+
+def receipt_path(receipts_dir: Path, shard: int) -> Path:
+    return Path(receipts_dir) / f"shard-{shard:05d}.json"
+
+
+def read_receipts(sweep_dir: Path) -> dict[int, dict]:
+    out = {}
+    for p in sorted(Path(sweep_dir, RECEIPTS).glob("shard-*.json")):
+        try:
+            rec = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # unreadable: that shard counts as unfinished
+        if isinstance(rec, dict) and isinstance(rec.get("shard"), int):
+            out[rec["shard"]] = rec
+    return out
+
+
+def _job_logs(sweep_dir: Path, shard: int) -> list[Path]:
+    """Where a shard job's logs may be: its Hydra job dir, and submitit's per-job stdout/stderr."""
+    found = [p for p in [sweep_dir / f"shard-{shard}"] if p.exists()]
+    sub = sweep_dir / ".submitit"
+    if sub.is_dir():
+        found += sorted(sub.glob(f"*_{shard}/*_{shard}_*_log.*"))[:2]
+    return found
+
+
+def _fmt_shards(shards: Sequence[int]) -> str:
+    return ", ".join(map(str, shards[:20])) + (f" ... ({len(shards)} in all)" if len(shards) > 20 else "")
+
+
+# ------------------------------------------------------------------------------------------------ sweep
+
+
+@dataclass
+class SweepOutcome:
+    sweep_dir: Path
+    returncode: int
+    duration_s: float
+    receipts: dict[int, dict]
+
+    @property
+    def encoded(self) -> list[tuple[int, str, str]]:
+        """(shard, task, subset) of every item a worker encoded now (not found stored)."""
+        return sorted(
+            (s, it["task"], it["subset"]) for s, r in self.receipts.items() for it in r["items"] if it["encoded"]
+        )
+
+
+def _stream(proc: subprocess.Popen, log_path: Path, echo: bool) -> list[str]:
+    tail: list[str] = []
+    with open(log_path, "a", encoding="utf-8", errors="replace") as f:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            f.write(line)
+            f.flush()
+            tail.append(line)
+            del tail[:-60]
+            if echo:
+                sys.stderr.write(line)
+    return tail
+
+
+def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None) -> SweepOutcome:
+    """Run the worker sweep as a subprocess and wait; never raises for a failed sweep (see check_sweep)."""
+    cmd = worker_command(cfg, sweep_dir)
+    env = dict(os.environ)
+    env.setdefault("HYDRA_FULL_ERROR", "1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    log_path = sweep_dir / "sweep.log"
+    log.info("shard sweep: %d shards with hydra/launcher=%s; logs in %s", cfg.shards, cfg.launcher.hydra_launcher,
+             sweep_dir)
+    log_path.write_text("$ " + " ".join(cmd) + "\n", encoding="utf-8")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            errors="replace")
+    echo = os.environ.get("ME5_EVAL_SWEEP_QUIET") != "1"
+    reader = threading.Thread(target=_stream, args=(proc, log_path, echo), daemon=True)
+    reader.start()
+    try:
+        rc = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait()
+        log.error("shard sweep exceeded %s s and was killed", timeout_s)
+    except BaseException:  # Ctrl-C: do not leave the sweep driver running
+        proc.kill()
+        proc.wait()
+        raise
+    reader.join(timeout=10)
+    return SweepOutcome(sweep_dir, rc, time.monotonic() - t0, read_receipts(sweep_dir))
+
+
+def check_sweep(cfg, outcome: SweepOutcome) -> None:
+    """Raise SweepError naming unfinished shards and their logs, or ConfigError if the workers' numerics differ."""
+    missing = [s for s in range(cfg.shards) if s not in outcome.receipts]
+    failed = [s for s, r in outcome.receipts.items() if r.get("status") != "ok"]
+    bad = sorted(set(missing) | set(failed))
+    if outcome.returncode != 0 or bad:
+        sweep = outcome.sweep_dir
+        logs = [str(p) for s in bad[:3] for p in _job_logs(sweep, s)]
+        tail = _last_error(sweep / "sweep.log")
+        raise SweepError(
+            f"shard sweep (launcher={cfg.launcher.name}, hydra/launcher={cfg.launcher.hydra_launcher}) "
+            f"failed with exit code {outcome.returncode}; "
+            + (f"unfinished shards: {_fmt_shards(bad)} of {cfg.shards}" if bad else "all shards finished")
+            + f".\n  sweep log: {sweep / 'sweep.log'}"
+            + ("".join(f"\n  job log: {p}" for p in logs))
+            + (f"\n  last error: {tail}" if tail else "")
+            + "\nFinished shards are kept: rerun the same command to compute only the unfinished ones."
+        )
+    expected = predicted_fingerprint(cfg.model, cfg.device)
+    seen = {r.get("fingerprint") for r in outcome.receipts.values() if r.get("fingerprint")}
+    if expected and seen and seen != {expected}:
+        raise ConfigError(
+            f"the shard workers encoded with {sorted(seen)} but this process would use {expected} (device="
+            f"{cfg.device}), so it could not reuse their shards. Run the command where the workers' device type is "
+            f"available (e.g. inside a GPU allocation), or pin both with model.dtype=... and device=..."
+        )
+
+
+def _last_error(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        s = line.strip()
+        if re.match(r"^([\w.]+(Error|Exception)|me5-eval|ERROR)\b", s) or "Error:" in s:
+            return s[:400]
+    return ""
+
+
+def retrieval_work(specs) -> list:
+    """The specs whose corpora the sweep encodes (aggregates like CQADupstackRetrieval expand to subtasks)."""
+    from evaluation.runner import _subtask_specs
+
+    out = []
+    for spec in specs:
+        subs = _subtask_specs(spec)
+        out += [s for s in (subs if subs is not None else [spec]) if s.is_retrieval]
+    return out
+
+
+def encode_shards_with_launcher(cfg, specs) -> SweepOutcome | None:
+    """Encode every retrieval corpus shard of ``specs`` with ``cfg.launcher``; raises if any shard is unfinished."""
+    hl = cfg.launcher.hydra_launcher
+    if not hl:
+        raise ConfigError(f"launcher={cfg.launcher.name} has no hydra_launcher; use launcher=local for in-process runs")
+    if cfg.shards < 1:
+        raise ConfigError(f"shards={cfg.shards}: need at least 1")
+    if not retrieval_work(specs):
+        log.info("no retrieval task in this run: nothing to shard, launcher=%s not used", cfg.launcher.name)
+        return None
+    check_plugin(hl)
+    acfg = absolute_config(cfg)
+    sweep_dir = new_sweep_dir(acfg)
+    write_worker_config(replace(acfg, shard=None), sweep_dir / f"{WORKER_CONFIG}.yaml")
+    timeout = os.environ.get("ME5_EVAL_SWEEP_TIMEOUT_S")
+    outcome = run_sweep(acfg, sweep_dir, float(timeout) if timeout else None)
+    check_sweep(acfg, outcome)
+    n_enc = len(outcome.encoded)
+    n_items = sum(len(r["items"]) for r in outcome.receipts.values())
+    log.info("shard sweep done in %.1f s: %d of %d shard items encoded now, the rest were stored", outcome.duration_s,
+             n_enc, n_items)
+    return outcome
+
+
+# ------------------------------------------------------------------------------------------------ gpus launcher
+
+
+@dataclass
+class GpusLauncherConf:
+    """``hydra/launcher=me5_gpus``: one worker process per visible GPU on this node, shards claimed dynamically."""
+
+    # Hydra instantiates launchers only from the hydra_plugins package: hydra_plugins/me5_gpus_launcher/ subclasses
+    # GpusLauncher below (and registers this config) under that name.
+    _target_: str = "hydra_plugins.me5_gpus_launcher.gpus_launcher.GpusLauncher"
+    workers: int | None = None  # None: one per visible GPU (1 without a GPU); or this many, GPUs shared round-robin
+    start_method: str = "spawn"  # CUDA cannot be used in a forked child
+
+
+def register_gpus_launcher() -> None:
+    """Make hydra/launcher=me5_gpus loadable: the repo root (holding hydra_plugins/me5_gpus_launcher) on sys.path,
+    so Hydra's plugin scan finds it even where the package is not installed (the console script's sys.path)."""
+    if str(REPO) not in sys.path and (REPO / "hydra_plugins" / "me5_gpus_launcher").is_dir():
+        sys.path.append(str(REPO))
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="hydra/launcher", name=GPUS_LAUNCHER, node=GpusLauncherConf,
+                                 provider="me5-eval")
+
+
+def visible_gpus() -> list[str]:
+    """Device ids to pin workers to (CUDA_VISIBLE_DEVICES entries, or 0..n-1); [] without CUDA."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # noqa: BLE001 - no torch/driver: CPU only
+        return []
+
+
+class GpusLauncher(Launcher):
+    """A Hydra launcher: N local worker processes; each loops over the sweep's jobs (shards) and runs the first one
+    whose claim lock it can take (``timeout=0``) and that is not done yet, until none is left.
+
+    A worker that dies (kill -9, OOM) releases its claim; its job is left unfinished (reported by the driver,
+    recomputed by a rerun). Job results travel as small JSON files in ``<sweep>/.gpus/`` (``job-N.done``), next to
+    the claim locks (``job-N.lock``) and each worker's pid (``worker-W.pid``).
+    """
+
+    def __init__(self, workers: int | None = None, start_method: str = "spawn") -> None:
+        self.workers, self.start_method = workers, start_method
+        self.config = self.hydra_context = self.task_function = None
+
+    def setup(self, *, hydra_context, task_function, config) -> None:
+        self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
+        import multiprocessing
+
+        from hydra.core.singleton import Singleton
+        from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
+        from joblib.externals import cloudpickle
+
+        setup_globals()
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        state = sweep_dir / ".gpus"
+        state.mkdir(parents=True, exist_ok=True)
+        jobs = [(initial_job_idx + i, list(ov)) for i, ov in enumerate(job_overrides)]
+        gpus = visible_gpus()
+        n = max(1, min(len(jobs), self.workers or len(gpus) or 1))
+        log.info("gpus launcher: %d jobs on %d worker process(es), GPUs %s", len(jobs), n, gpus or "none (CPU)")
+        for idx, ov in jobs:
+            log.info("\t#%d : %s", idx, " ".join(filter_overrides(ov)))
+        payload = cloudpickle.dumps((self.hydra_context, self.config, self.task_function, Singleton.get_state(), jobs))
+        ctx = multiprocessing.get_context(self.start_method)
+        procs = []
+        cpus = os.cpu_count() or 1
+        for w in range(n):
+            env = {"ME5_EVAL_WORKER": str(w)}
+            if gpus:
+                env["CUDA_VISIBLE_DEVICES"] = gpus[w % len(gpus)]
+            else:
+                env["ME5_EVAL_TORCH_THREADS"] = str(max(1, cpus // n))
+            p = ctx.Process(target=_gpus_worker, args=(payload, str(state), env), name=f"me5-gpus-worker-{w}")
+            p.start()
+            procs.append(p)
+        for p in procs:
+            p.join()
+        dead = {p.name: p.exitcode for p in procs if p.exitcode != 0}
+        out = []
+        for idx, ov in jobs:
+            ret = JobReturn(overrides=list(ov), task_name=str(self.config.hydra.job.name))
+            done = _read_json(state / f"job-{idx}.done")
+            if done and done.get("status") == "COMPLETED":
+                ret.status, ret.return_value = JobStatus.COMPLETED, done.get("return_value")
+            else:
+                why = done.get("error") if done else f"no worker finished it (worker exit codes: {dead or 'all 0'})"
+                ret.status, ret.return_value = JobStatus.FAILED, RuntimeError(f"job #{idx} failed: {why}")
+            out.append(ret)
+        return out
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _gpus_worker(payload: bytes, state_dir: str, env: dict[str, str]) -> None:
+    """One worker process of GpusLauncher (spawned: CUDA_VISIBLE_DEVICES is set before torch is imported)."""
+    os.environ.update(env)
+    from filelock import Timeout
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import JobStatus, run_job, setup_globals
+    from joblib.externals import cloudpickle
+    from omegaconf import open_dict
+
+    from evaluation.atomic import atomic_write_json, locked
+
+    hydra_context, config, task_function, singleton_state, jobs = cloudpickle.loads(payload)
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    state = Path(state_dir)
+    (state / f"worker-{env['ME5_EVAL_WORKER']}.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    for idx, overrides in jobs:
+        done = state / f"job-{idx}.done"
+        if done.exists():
+            continue
+        claim = locked(state / f"job-{idx}", timeout=0)
+        try:
+            claim.acquire()
+        except Timeout:
+            continue  # another worker runs it
+        try:
+            if done.exists():  # finished between our check and the claim
+                continue
+            sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+            with open_dict(sweep_config):
+                sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
+                sweep_config.hydra.job.num = idx
+            HydraConfig.instance().set_config(sweep_config)
+            ret = run_job(hydra_context=hydra_context, config=sweep_config, task_function=task_function,
+                          job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+            if ret.status == JobStatus.COMPLETED:
+                value = ret._return_value
+                try:
+                    json.dumps(value)
+                except (TypeError, ValueError):
+                    value = None
+                atomic_write_json(done, {"status": "COMPLETED", "return_value": value, "worker": env})
+            else:
+                err = ret._return_value
+                atomic_write_json(done, {"status": "FAILED", "error": f"{type(err).__name__}: {err}", "worker": env})
+        finally:
+            claim.release()

@@ -1,0 +1,225 @@
+"""The shard worker: encodes corpus shard ``shard`` of every retrieval task x subset of the run's suite.
+
+It is a Hydra app, so any Hydra launcher can sweep it over ``shard=0..N-1``::
+
+    python -m evaluation.worker --multirun model=large suite=miracl shards=64 'shard=range(0,64)' \\
+        hydra/launcher=submitit_slurm hydra.launcher.partition=gpu ...
+    me5-eval worker model=minilm suite=mteb-en 'tasks=[SciFact]' shards=4 shard=2 data.root=...   # one shard
+
+``me5-eval run ... launcher=slurm|ray|joblib|gpus`` builds that command itself (evaluation/launch.py).
+
+A shard already stored and verified (``load_shard``: manifest, docids, size, sha256) is not recomputed, and a worker
+whose shards are all stored never loads the model. Two workers never encode the same shard at once: each holds the
+shard's ``.encode`` lock while it checks and encodes (a second one waits, then finds the shard stored); the shard
+files themselves are written atomically under their own lock (evaluation/shards.py). After its job the worker writes
+a receipt ``<sweep dir>/receipts/shard-NNNNN.json`` (what it found stored, what it encoded, device, fingerprint),
+which the driver checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from evaluation.compose import conf_dir
+from evaluation.config import RunConfig, register_configs
+from evaluation.launch import (
+    RECEIPTS,
+    predicted_fingerprint,
+    receipt_path,
+    register_gpus_launcher,
+    resource_errors,
+)
+
+log = logging.getLogger("evaluation.worker")
+
+register_configs()
+register_gpus_launcher()
+
+_ENCODERS: dict[str, object] = {}  # one loaded model per process, reused across the jobs a process runs
+
+
+class _FingerprintChanged(Exception):
+    """The real encoder fingerprint differs from the predicted one: recompute the shard key."""
+
+
+class LazyEmbedder:
+    """What ``shard_key`` / ``encode_shard`` need of a TextEmbedder (``cfg``, ``fingerprint``, ``encoder``), with
+    the model loaded only when a shard actually has to be encoded."""
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg = cfg
+        self._encoder = None
+        self.predicted = predicted_fingerprint(cfg.model, cfg.device)
+        self.loads = 0  # encoder accesses = shards encoded
+
+    @property
+    def fingerprint(self) -> str:
+        if self._encoder is not None:
+            return self._encoder.model_fingerprint()
+        return self.predicted or self.encoder.model_fingerprint()
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            key = OmegaConf.to_yaml(OmegaConf.structured(self.cfg.model)) + f"|{self.cfg.device}|{self.cfg.protocol}"
+            if key not in _ENCODERS:
+                from evaluation.models.loading import load_encoder
+
+                t0 = time.perf_counter()
+                _ENCODERS[key] = load_encoder(self.cfg.model, device=self.cfg.device, protocol=self.cfg.protocol)
+                log.info("loaded %s on %s in %.1f s", self.cfg.model.name, _ENCODERS[key].device,
+                         time.perf_counter() - t0)
+            self._encoder = _ENCODERS[key]
+            real = self._encoder.model_fingerprint()
+            if self.predicted is not None and real != self.predicted:
+                log.warning("encoder fingerprint %s differs from the predicted %s; using the real one (shards "
+                            "stored under the predicted key are not reused)", real, self.predicted)
+                self.predicted = None
+                raise _FingerprintChanged(real)
+        self.loads += 1
+        return self._encoder
+
+
+def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
+    from evaluation.task_data import load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
+    from evaluation.task_eval import fresh_task
+
+    if uses_local_data(cfg, spec.name):
+        return load_subset(cfg, spec, subset)
+    if spec.name not in hub_tasks:
+        task = fresh_task(spec.name)
+        task.hf_subsets = list(spec.subsets)
+        load_from_hub(task)
+        hub_tasks[spec.name] = task
+    return retrieval_data_from_mteb(hub_tasks[spec.name], subset, spec.split)
+
+
+def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, data, index: int) -> dict:
+    """Make shard ``index`` of one (task, subset) corpus exist on disk; returns what happened."""
+    from filelock import Timeout
+
+    from evaluation.atomic import locked
+    from evaluation.retrieval import check_retrieval_data, encode_shard, shard_key
+    from evaluation.shards import shard_paths
+
+    check_retrieval_data(spec, subset, data)
+    root = Path(cfg.cache.dir)
+    t0 = time.perf_counter()
+    before = emb.loads
+    for _ in range(2):  # a second pass only if the real fingerprint differs from the predicted one
+        key = shard_key(emb, spec, subset, len(data.corpus), cfg.shards)
+        rng = key.range(index)
+        paths = shard_paths(root, key, index)
+        gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
+        what = f"encoding {spec.name}/{subset} shard {index + 1}/{cfg.shards} ({rng.size} docs)"
+        # One encoder per shard at a time, across processes and hosts: a second worker (a duplicate Slurm task,
+        # a concurrent rerun) waits here and then finds the shard stored instead of encoding it again.
+        claim = locked(paths.npy.with_suffix(".encode"))
+        try:
+            claim.acquire(timeout=0)
+        except Timeout:
+            log.info("%s/%s shard %d/%d is being encoded by another worker; waiting for it", spec.name, subset,
+                     index + 1, cfg.shards)
+            claim.acquire()
+        try:
+            with resource_errors(cfg, what, gb):
+                encode_shard(emb, spec, subset, data.corpus, key, index, root)
+            break
+        except _FingerprintChanged:
+            continue
+        finally:
+            claim.release()
+    return {"task": spec.name, "subset": subset, "split": spec.split, "key": key.digest(), "start": rng.start,
+            "end": rng.end, "encoded": emb.loads > before, "seconds": round(time.perf_counter() - t0, 3),
+            "npy": str(paths.npy)}
+
+
+def encode_worker_shard(cfg: RunConfig) -> dict:
+    """Encode shard ``cfg.shard`` of every retrieval corpus in the run; returns the receipt (status ok)."""
+    from evaluation.launch import retrieval_work
+    from evaluation.suites import resolve_suite
+
+    if cfg.shard is None or not 0 <= cfg.shard < cfg.shards:
+        from evaluation.errors import ConfigError
+
+        raise ConfigError(f"shard={cfg.shard} must be one of 0..{cfg.shards - 1} (shards={cfg.shards})")
+    threads = os.environ.get("ME5_EVAL_TORCH_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    started = time.time()
+    emb = LazyEmbedder(cfg)
+    hub_tasks: dict = {}
+    items = []
+    for spec in retrieval_work(resolve_suite(cfg.suite, cfg.tasks, cfg.langs)):
+        for subset in spec.subsets:
+            data = _retrieval_data(cfg, spec, subset, hub_tasks)
+            items.append(encode_item(emb, cfg, spec, subset, data, cfg.shard))
+            del data
+    encoder = emb._encoder
+    return {
+        "status": "ok",
+        "shard": cfg.shard,
+        "shards": cfg.shards,
+        "items": items,
+        "fingerprint": emb.fingerprint if (encoder is not None or emb.predicted) else None,
+        "device": str(encoder.device) if encoder is not None else None,
+        "dtype": str(encoder.dtype).removeprefix("torch.") if encoder is not None else None,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "worker": os.environ.get("ME5_EVAL_WORKER"),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "started": started,
+        "finished": time.time(),
+    }
+
+
+def _receipts_dir() -> Path | None:
+    try:
+        hc = HydraConfig.get()
+    except ValueError:
+        return None
+    if hc.mode == RunMode.MULTIRUN:
+        return Path(hc.sweep.dir) / RECEIPTS
+    return Path(hc.runtime.output_dir) / RECEIPTS
+
+
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+def main(cfg: DictConfig) -> dict:
+    run_cfg: RunConfig = OmegaConf.to_object(cfg)
+    receipt = encode_worker_shard(run_cfg)
+    out = _receipts_dir()
+    if out is not None:
+        from evaluation.atomic import atomic_write_json
+
+        atomic_write_json(receipt_path(out, run_cfg.shard), receipt)
+    log.info("shard %d/%d done: %d item(s), %d encoded now", run_cfg.shard + 1, run_cfg.shards,
+             len(receipt["items"]), sum(it["encoded"] for it in receipt["items"]))
+    return receipt
+
+
+def worker_main(argv: list[str]) -> int:
+    """`me5-eval worker [--multirun] OVERRIDES`: the same app under the CLI."""
+    sys.argv = ["me5-eval worker", *argv]
+    main()
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the module's importable copy, not __main__'s: Ray/submitit/the gpus launcher then pickle the task
+    # function's helpers by reference (evaluation.worker.*) instead of by value.
+    from evaluation.worker import main as _importable_main
+
+    _importable_main()
