@@ -25,7 +25,10 @@ class ModelConfig:
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     instruction_template: str = "Instruct: {instruction}\nQuery: {text}"
-    normalize: bool = True  # L2-normalise (the authors' protocol turns it off for classification)
+    normalize: bool = True  # L2-normalise embeddings
+    # The mE5 authors turn L2-normalisation off for classification; a model evaluated with its own protocol
+    # (all-MiniLM's sentence-transformers pipeline ends in a Normalize module) keeps it: set true there.
+    normalize_classification: bool = False
     max_length: int = 512
     dtype: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU) | float32 | float16 | bfloat16
 

@@ -64,14 +64,15 @@ def format_inputs(
 
 
 def should_normalize(task_type: str, model_cfg: ModelConfig, protocol: str) -> bool:
-    """L2-normalise, except Classification under the paper protocol.
+    """L2-normalise, except Classification under the paper protocol (unless the model config keeps it).
 
     unilm mteb_except_retrieval_eval.py: "disable l2 normalize for classification tasks, as it achieves
-    slightly better results". mteb's sentence-transformers path keeps the checkpoint's Normalize module.
+    slightly better results". mteb's sentence-transformers path keeps the checkpoint's Normalize module, and so
+    does a model whose own protocol normalises (model.normalize_classification=true, e.g. all-MiniLM).
     """
     _check_choice("protocol", protocol, PROTOCOLS)
     if protocol == "paper" and task_type == "Classification":
-        return False
+        return model_cfg.normalize and model_cfg.normalize_classification
     return model_cfg.normalize
 
 

@@ -152,3 +152,10 @@ def test_errors_name_the_choices():
         format_inputs(
             ["x"], role="query", task_name="NoSuchTask", task_type="Retrieval", model_cfg=INSTRUCT, protocol="paper"
         )
+
+
+def test_a_model_with_its_own_normalising_protocol_keeps_l2_for_classification():
+    minilm_like = ModelConfig(name="m", prompt_style="none", normalize_classification=True)
+    assert should_normalize("Classification", minilm_like, "paper") is True
+    assert should_normalize("Classification", ModelConfig(name="m", normalize=False,
+                                                           normalize_classification=True), "paper") is False
