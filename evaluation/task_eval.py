@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from evaluation.config import RunConfig
 from evaluation.data.mteb_dataset import attach_local_data
 from evaluation.encode import MtebEncoder, TextEmbedder
+from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval
 from evaluation.suites import TaskSpec
@@ -72,28 +72,8 @@ def evaluate_with_mteb(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
     out = ctx.details(spec)
     scores = task.evaluate(encoder, spec.split, subsets_to_run=list(spec.subsets),
                            encode_kwargs={"batch_size": ctx.cfg.batch_size}, prediction_folder=out)
-    _predictions_to_per_item(out / task.prediction_file_name, out, spec.split)
+    write_per_items(task, out / task.prediction_file_name, out, spec.split)
     return dict(scores)
-
-
-def _predictions_to_per_item(pred_file: Path, out: Path, split: str) -> None:
-    """mteb's predictions JSON ({subset: {split: predictions}}) -> one per_item.jsonl per subset, where the
-    predictions are a per-item list or mapping; the raw mteb file is kept next to it either way."""
-    if not pred_file.is_file():
-        return
-    obj = json.loads(pred_file.read_text(encoding="utf-8"))
-    for subset, by_split in obj.items():
-        if subset == "mteb_model_meta" or not isinstance(by_split, dict) or split not in by_split:
-            continue
-        preds = by_split[split]
-        if isinstance(preds, list):
-            rows = {str(i): {"prediction": p} for i, p in enumerate(preds) if isinstance(p, (int, float))}
-        elif isinstance(preds, dict):
-            rows = {str(k): {"prediction": v} for k, v in preds.items() if isinstance(v, (int, float))}
-        else:
-            rows = {}
-        if rows:
-            write_per_item(out / f"{subset}.per_item.jsonl", rows)
 
 
 def evaluate_spec(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
