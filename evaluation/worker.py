@@ -210,9 +210,16 @@ def main(cfg: DictConfig) -> dict:
     return receipt
 
 
+def _cli_args(argv: list[str]) -> list[str]:
+    """Command-line overrides as `me5-eval run` takes them (`data.paths.<Task>=DIR` without `++`)."""
+    from evaluation.compose import _normalise
+
+    return [_normalise(a) if "=" in a and not a.startswith("-") else a for a in argv]
+
+
 def worker_main(argv: list[str]) -> int:
     """`me5-eval worker [--multirun] OVERRIDES`: the same app under the CLI."""
-    sys.argv = ["me5-eval worker", *argv]
+    sys.argv = ["me5-eval worker", *_cli_args(argv)]
     main()
     return 0
 
@@ -220,6 +227,8 @@ def worker_main(argv: list[str]) -> int:
 if __name__ == "__main__":
     # Run the module's importable copy, not __main__'s: Ray/submitit/the gpus launcher then pickle the task
     # function's helpers by reference (evaluation.worker.*) instead of by value.
+    from evaluation.worker import _cli_args
     from evaluation.worker import main as _importable_main
 
+    sys.argv[1:] = _cli_args(sys.argv[1:])
     _importable_main()

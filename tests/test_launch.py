@@ -259,3 +259,16 @@ def test_gpus_launcher_is_a_hydra_plugin():
 
     assert launch.GpusLauncherConf._target_ == f"{GpusLauncher.__module__}.GpusLauncher"
     assert Path(launch.REPO, "hydra_plugins", "me5_gpus_launcher").is_dir()
+
+
+def test_fixed_padding_batches_never_mix_padded_widths():
+    """What makes 1, 2 and 4 shards give the same vectors: a text is padded to its own width (multiple of 8)."""
+    import numpy as np
+
+    from evaluation.models.batching import length_sorted_batches
+
+    lengths = np.array([3, 9, 3, 7, 9, 1])
+    assert [b.tolist() for b in length_sorted_batches(lengths, 4)] == [[1, 4, 3, 0], [2, 5]]
+    assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
+    # at max_length the width is max_length itself, not the next multiple of 8
+    assert [b.tolist() for b in length_sorted_batches(np.array([10, 12, 9]), 8, max_length=10)] == [[1], [0, 2]]
