@@ -146,6 +146,35 @@ def _bucc_subsets(root: Path, base: Path) -> list[str]:
     ]
 
 
+# Every MTEB(eng, v1) retrieval task is a BEIR dataset: its folder name in BEIR's downloads (and mteb's eval split).
+BEIR_TASKS = {
+    "ArguAna": ("arguana", "test"), "ClimateFEVER": ("climate-fever", "test"), "DBPedia": ("dbpedia-entity", "test"),
+    "FEVER": ("fever", "test"), "FiQA2018": ("fiqa", "test"), "HotpotQA": ("hotpotqa", "test"),
+    "MSMARCO": ("msmarco", "dev"), "NFCorpus": ("nfcorpus", "test"), "NQ": ("nq", "test"),
+    "QuoraRetrieval": ("quora", "test"), "SCIDOCS": ("scidocs", "test"), "SciFact": ("scifact", "test"),
+    "TRECCOVID": ("trec-covid", "test"), "Touche2020": ("webis-touche2020", "test"),
+    **{f"CQADupstack{forum.capitalize()}Retrieval": (f"cqadupstack/{forum}", "test") for forum in (
+        "android", "english", "gaming", "gis", "mathematica", "physics", "programmers", "stats", "tex", "unix",
+        "webmasters", "wordpress")},
+}  # fmt: skip
+
+
+def _beir_source(folder: str, split: str) -> _Source:
+    return _Source(
+        default=f"beir/{folder}",
+        splits=(split,),
+        files=lambda root, base, subset, split: {
+            "qrels": [base / "qrels" / f"{split}.tsv"],
+            "queries": [base / "queries.jsonl", base / "queries.jsonl.gz"],
+            "corpus": [base / "corpus.jsonl", base / "corpus.jsonl.gz"],
+        },
+        load=lambda f, subset, split: beir.read_beir(f["qrels"].parent.parent, split),
+        count=lambda f, subset, split: (lambda c: {**c, "texts": c["queries"] + c["documents"]})(
+            beir.count_beir(f["qrels"].parent.parent, split)
+        ),
+    )
+
+
 SOURCES: dict[str, _Source] = {
     **{task: _sts_year(folder) for task, folder in STS_YEARS.items()},
     "STSBenchmark": _Source(
@@ -186,19 +215,7 @@ SOURCES: dict[str, _Source] = {
             "texts": sum(count_lines(p) - 1 for p in f.values()),  # minus the header line
         },
     ),
-    "SciFact": _Source(
-        default="beir/scifact",
-        splits=("test",),
-        files=lambda root, base, subset, split: {
-            "qrels": [base / "qrels" / f"{split}.tsv"],
-            "queries": [base / "queries.jsonl", base / "queries.jsonl.gz"],
-            "corpus": [base / "corpus.jsonl", base / "corpus.jsonl.gz"],
-        },
-        load=lambda f, subset, split: beir.read_beir(f["qrels"].parent.parent, split),
-        count=lambda f, subset, split: (lambda c: {**c, "texts": c["queries"] + c["documents"]})(
-            beir.count_beir(f["qrels"].parent.parent, split)
-        ),
-    ),
+    **{task: _beir_source(folder, split) for task, (folder, split) in BEIR_TASKS.items()},
     "Tatoeba": _Source(
         default="tatoeba/v1",
         splits=("test",),
