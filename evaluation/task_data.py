@@ -6,18 +6,32 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import RunConfig
-from evaluation.data.registry import has_local_source, load_local
+from evaluation.data.registry import has_local_source, load_local, local_base
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
 from evaluation.suites import TaskSpec
 
 
 def local_root(cfg: RunConfig, task_name: str) -> tuple[Path | None, str | None]:
+    """(root, override) when the task runs from local files, (None, None) when it loads from the hub.
+
+    A task whose folder is absent under data.root (you have no local copy) goes to the hub; a folder that
+    exists but lacks a file is a broken copy and fails loudly in the loader. An explicit data.paths.<Task>
+    is always local.
+    """
     override = cfg.data.paths.get(task_name)
     if not has_local_source(task_name) or (cfg.data.root is None and override is None):
         return None, None
     root = Path(cfg.data.root) if cfg.data.root else Path(override)
+    if override is None and not local_base(task_name, root).exists():
+        return None, None
     return root, override
+
+
+def hub_hint(cfg: RunConfig, task_name: str) -> str:
+    if cfg.data.root and has_local_source(task_name):
+        return f"no local copy at {local_base(task_name, Path(cfg.data.root))}"
+    return "no local loader for this task" if cfg.data.root else "data.root is not set"
 
 
 def uses_local_data(cfg: RunConfig, task_name: str) -> bool:
@@ -39,7 +53,7 @@ def data_source(cfg: RunConfig, spec: TaskSpec) -> str:
     return f"local:{Path(override or root).resolve()}"
 
 
-def load_from_hub(task) -> None:
+def load_from_hub(task, why: str = "") -> None:
     """mteb's own loader; offline it fails deep inside `datasets` — say what to do instead."""
     try:
         task.load_data()
@@ -47,7 +61,7 @@ def load_from_hub(task) -> None:
         name, first = task.metadata.name, (str(err).splitlines() or [""])[0][:200]
         raise DataError(
             f"{name}: could not load {task.metadata.dataset.get('path')} from the hub ({type(err).__name__}: {first}). "
-            f"Offline, point data.root (or data.paths.{name}) at local files."
+            f"({why}) Offline, point data.root (or data.paths.{name}) at local files."
         ) from err
 
 

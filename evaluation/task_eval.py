@@ -13,7 +13,7 @@ from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval
 from evaluation.suites import TaskSpec
-from evaluation.task_data import load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
+from evaluation.task_data import hub_hint, load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
 from evaluation.trec_io import write_run
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
             if hub_task is None:
                 hub_task = fresh_task(spec.name)
                 hub_task.hf_subsets = list(spec.subsets)
-                load_from_hub(hub_task)
+                load_from_hub(hub_task, hub_hint(cfg, spec.name))
             data = retrieval_data_from_mteb(hub_task, subset, spec.split)
         run = retrieve(ctx.embedder, spec, subset, data, n_shards=cfg.shards, shard_root=ctx.shard_root,
                        top_k=cfg.top_k, chunk_bytes=cfg.search_chunk_mb << 20)
@@ -67,7 +67,7 @@ def evaluate_with_mteb(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
         attach_local_data(task, {s: load_subset(ctx.cfg, spec, s) for s in spec.subsets}, spec.split)
     else:
         task.hf_subsets = list(spec.subsets)
-        load_from_hub(task)
+        load_from_hub(task, hub_hint(ctx.cfg, spec.name))
     encoder = MtebEncoder(ctx.embedder, ctx.embedder.encoder.mteb_model_meta)
     out = ctx.details(spec)
     scores = task.evaluate(encoder, spec.split, subsets_to_run=list(spec.subsets),

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from evaluation.cli import main
 
 
@@ -29,9 +27,18 @@ def test_unknown_suite_task_and_language(capsys):
 
 
 def test_missing_data_file_says_which_and_where(capsys, tmp_path):
+    (tmp_path / "sts" / "senteval" / "STSBenchmark" / "stsbenchmark").mkdir(parents=True)  # a broken local copy
     rc, err = run_cli(capsys, "model=minilm", "suite=mteb-en", "tasks=[STSBenchmark]", f"data.root={tmp_path}",
                       f"output.dir={tmp_path / 'out'}")
     assert rc == 2 and "missing data file" in err and str(tmp_path) in err and "sts-test.csv" in err
+    assert "Fix: set data.root" in err
+
+
+def test_no_local_copy_and_no_hub_says_where_it_looked(capsys, tmp_path):
+    rc, err = run_cli(capsys, "model=minilm", "suite=mteb-en", "tasks=[STSBenchmark]", f"data.root={tmp_path}",
+                      f"output.dir={tmp_path / 'out'}")  # offline (tests set HF_HUB_OFFLINE=1)
+    assert rc == 2 and "could not load" in err and "from the hub" in err
+    assert f"no local copy at {tmp_path}/sts/senteval/STSBenchmark" in err
 
 
 def test_model_dir_without_weights(capsys, tmp_path, data_root):

@@ -24,7 +24,7 @@ def write_forum(folder, index: int) -> None:
     queries = [{"_id": "q1", "text": q1}] + ([{"_id": "q2", "text": q2}] if index % 2 == 0 else [])
     (folder / "qrels").mkdir(parents=True)
     (folder / "corpus.jsonl").write_text(
-        json.dumps({"_id": "d1", "title": "", "text": q1}) + "\n" + json.dumps({"_id": "d2", "title": "", "text": q2}) + "\n")
+        "".join(json.dumps({"_id": d, "title": "", "text": t}) + "\n" for d, t in (("d1", q1), ("d2", q2))))
     (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
     (folder / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join(f"{q['_id']}\td1\t1\n" for q in queries))

@@ -299,6 +299,11 @@ def count_local(task_name: str, subset: str, split: str, root: Path, override: s
     return _source(task_name).count(files, subset, split)
 
 
+def local_base(task_name: str, root: Path, override: str | Path | None = None) -> Path:
+    """The folder (or file) a task's local data lives at: data.paths.<Task>, else its default under root."""
+    return _base(task_name, Path(root), override)
+
+
 def local_subsets(task_name: str, root: Path, override: str | Path | None = None) -> list[str]:
     """hf_subsets whose files are present (for MIRACL / Mr.TyDi: topics + qrels; the corpus is checked at load)."""
     return _source(task_name).subsets(Path(root), _base(task_name, Path(root), override))

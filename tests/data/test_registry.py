@@ -17,7 +17,7 @@ def test_known_tasks_match_mteb_names_splits_and_subsets():
     assert set(mteb.get_task("MIRACLRetrieval").metadata.hf_subsets) == set(registry.MIRACL_LANGS)
     assert set(mteb.get_task("MrTidyRetrieval").metadata.hf_subsets) == set(registry.MRTYDI_LANGS)
     assert set(mteb.get_task("BUCC").metadata.hf_subsets) == set(registry.BUCC_PAIRS)
-    assert registry.has_local_source("SciFact") and not registry.has_local_source("NQ")
+    assert registry.has_local_source("SciFact") and not registry.has_local_source("ImdbClassification")
 
 
 def test_local_subsets(data_root):
@@ -91,8 +91,8 @@ def test_bucc_from_bucc2018_folder(tmp_path):
 
 
 def test_bad_names(data_root):
-    with pytest.raises(ConfigError, match="no local loader for task 'NQ'"):
-        registry.load_local("NQ", "default", "test", data_root)
+    with pytest.raises(ConfigError, match="no local loader for task 'ImdbClassification'"):
+        registry.load_local("ImdbClassification", "default", "test", data_root)
     with pytest.raises(ConfigError, match="unknown hf_subset 'xx'"):
         registry.load_local("MIRACLRetrieval", "xx", "dev", data_root)
     with pytest.raises(ConfigError, match=r"provide split\(s\) \['dev'\], not 'test'"):
