@@ -345,15 +345,44 @@ def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None) -> SweepOutc
     try:
         rc = proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        _kill_tree(proc)
         rc = proc.wait()
-        log.error("shard sweep exceeded %s s and was killed", timeout_s)
-    except BaseException:  # Ctrl-C: do not leave the sweep driver running
-        proc.kill()
+        log.error("shard sweep exceeded %s s (ME5_EVAL_SWEEP_TIMEOUT_S) and was killed", timeout_s)
+    except BaseException:  # Ctrl-C: do not leave the sweep driver or its local workers running
+        _kill_tree(proc)
         proc.wait()
         raise
     reader.join(timeout=10)
     return SweepOutcome(sweep_dir, rc, time.monotonic() - t0, read_receipts(sweep_dir))
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (Linux /proc; [] elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        children.setdefault(int(text.rsplit(")", 1)[1].split()[1]), []).append(int(text.split(" ", 1)[0]))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL the sweep driver and its local workers (joblib/gpus processes); jobs on Slurm/Ray keep running and a
+    rerun finds what they stored."""
+    import signal
+
+    for pid in [*_descendants(proc.pid), proc.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def check_sweep(cfg, outcome: SweepOutcome) -> None:
@@ -539,9 +568,21 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the sweep driver dies (killed with -9, Ctrl-C), so no orphan keeps a GPU."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _gpus_worker(payload: bytes, state_dir: str, env: dict[str, str]) -> None:
     """One worker process of GpusLauncher (spawned: CUDA_VISIBLE_DEVICES is set before torch is imported)."""
     os.environ.update(env)
+    _die_with_parent()
     from filelock import Timeout
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.singleton import Singleton

@@ -1,7 +1,7 @@
 """Fault tolerance of sharded runs: kill -9 mid-shard, corrupt/truncated files, changed config, concurrent workers,
 out of GPU memory / disk, and failed runs that must not touch a complete result.
 
-Corpus: ``mini_scifact``, a 96-document subsample of the real SciFact written by the fixture from
+Corpus: ``mini_scifact``, a 64-document subsample of the real SciFact written by the fixture from
 ../shared/data/beir/scifact: every relevant document of the first 16 test queries plus random others (seed 0), with
 those 20 queries and their qrels. all-MiniLM-L6-v2 (``model=minilm``, offline from its pip package) encodes it in
 seconds, so the kill and corruption cases stay cheap; tests/cluster/test_sharded_eval.py does the launcher
@@ -29,7 +29,7 @@ from evaluation.compose import compose_run_config
 from evaluation.errors import DataFileError, Me5EvalError
 from evaluation.runner import run_from_overrides
 
-N_DOCS, N_QUERIES = 96, 16
+N_DOCS, N_QUERIES = 64, 16
 RUN_TIMEOUT_S = 300
 MINILM_DIR = "sentence-transformers__all-MiniLM-L6-v2/8b3219a92973c328a8e22fadcfa821b5dc75636a"
 
@@ -144,7 +144,7 @@ def reference(mini_scifact, tmp_path_factory) -> tuple[float, bytes]:
 @pytest.fixture(scope="module")
 def killed_then_resumed(mini_scifact, tmp_path_factory):
     """`me5-eval run ... shards=4 launcher=gpus` (one worker process); kill -9 the worker while it encodes shard 2/4;
-    then the same command again."""
+    then the same run again (in-process), which must succeed."""
     base = tmp_path_factory.mktemp("kill")
     args = ["run", *overrides(mini_scifact, base, "shards=4", "launcher=gpus", "launcher.params.workers=1")]
     log1 = base / "first.log"
@@ -162,15 +162,17 @@ def killed_then_resumed(mini_scifact, tmp_path_factory):
     after_kill = shard_files(base, 4)
     manifests_after_kill = sorted(p.name for p in after_kill[0].parent.glob("shard-*.json"))
     before = {i: fingerprint(p) for i, p in after_kill.items()}
-    log2 = base / "second.log"
-    rc2, out2 = wait(cli(args, log2), log2)
-    return dict(base=base, rc1=rc1, out1=out1, rc2=rc2, out2=out2, before=before,
+    run_from_overrides(args[1:])  # the same command again (in-process: saves a process start-up)
+    second_sweep = sorted((base / "cache" / "sweeps").iterdir())[-1]
+    out2 = (second_sweep / "sweep.log").read_text(errors="replace")
+    return dict(base=base, rc1=rc1, out1=out1, out2=out2, before=before,
                 manifests_after_kill=manifests_after_kill, receipts=sweep_receipts(base))
 
 
 # ------------------------------------------------------------------------------------------------ kill -9
 
 
+@pytest.mark.slow
 def test_killed_worker_fails_the_run_naming_the_unfinished_shards(killed_then_resumed):
     r = killed_then_resumed
     assert r["rc1"] == 2, r["out1"][-3000:]
@@ -180,14 +182,15 @@ def test_killed_worker_fails_the_run_naming_the_unfinished_shards(killed_then_re
     assert not list((r["base"] / "cache" / "shards").rglob(".*.tmp"))  # no half-written file left behind
 
 
+@pytest.mark.slow
 def test_rerun_recomputes_only_the_unfinished_shards(killed_then_resumed):
     r = killed_then_resumed
-    assert r["rc2"] == 0, r["out2"][-3000:]
     assert encoded(r["receipts"]) == [1, 2, 3]
     assert fingerprint(shard_files(r["base"], 4)[0]) == r["before"][0]  # shard 0 untouched
     assert "encoding corpus shard 1/4" not in r["out2"]
 
 
+@pytest.mark.slow
 def test_resumed_run_equals_an_uninterrupted_one(killed_then_resumed, reference):
     ndcg, run = outputs(killed_then_resumed["base"])
     assert ndcg == pytest.approx(reference[0], abs=1e-6)
@@ -203,6 +206,7 @@ def copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_corrupt_and_truncated_shards_and_result_are_recomputed_with_a_warning(
     killed_then_resumed, mini_scifact, reference, tmp_path, caplog
 ):
@@ -230,6 +234,7 @@ def test_corrupt_and_truncated_shards_and_result_are_recomputed_with_a_warning(
 # ------------------------------------------------------------------------------------------------ changed config
 
 
+@pytest.mark.slow
 def test_changed_config_does_not_reuse_old_shards(killed_then_resumed, mini_scifact, tmp_path):
     from evaluation.worker import encode_worker_shard
 
@@ -254,6 +259,7 @@ def test_changed_config_does_not_reuse_old_shards(killed_then_resumed, mini_scif
 # ------------------------------------------------------------------------------------------------ failed runs
 
 
+@pytest.mark.slow
 def test_a_failed_run_never_overwrites_a_complete_result(killed_then_resumed, mini_scifact, tmp_path):
     base = copy_run(killed_then_resumed["base"], tmp_path)
     bad = tmp_path / "bad-scifact"
@@ -331,6 +337,7 @@ def test_out_of_disk_names_cache_dir_and_leaves_no_partial_shard(mini_scifact, t
 # ------------------------------------------------------------------------------------------------ concurrency
 
 
+@pytest.mark.slow
 def test_two_workers_never_encode_the_same_shard(mini_scifact, tmp_path):
     """Two `me5-eval worker` processes on the same shard: one encodes, the other waits on the shard's lock and then
     reads the stored shard. The test holds the lock until both are waiting, so they really collide."""
