@@ -436,6 +436,21 @@ def retrieval_work(specs) -> list:
     return out
 
 
+def preflight(cfg, work) -> None:
+    """Fail before submitting anything if a local corpus is missing or empty; count each local corpus once (the
+    workers then read only their shard's lines, see evaluation/worker.py)."""
+    from evaluation.errors import DataError
+    from evaluation.worker import corpus_count, local_corpus_file
+
+    t0 = time.perf_counter()
+    for spec in work:
+        for subset in spec.subsets:
+            local = local_corpus_file(cfg, spec, subset)
+            if local is not None and corpus_count(local[0], cfg.cache.dir) == 0:
+                raise DataError(f"{spec.name}/{subset}: the corpus {local[0]} is empty; check the file or data.paths")
+    log.info("pre-flight: local corpora checked in %.1f s", time.perf_counter() - t0)
+
+
 def encode_shards_with_launcher(cfg, specs) -> SweepOutcome | None:
     """Encode every retrieval corpus shard of ``specs`` with ``cfg.launcher``; raises if any shard is unfinished."""
     hl = cfg.launcher.hydra_launcher
@@ -448,6 +463,7 @@ def encode_shards_with_launcher(cfg, specs) -> SweepOutcome | None:
         return None
     check_plugin(hl)
     acfg = absolute_config(cfg)
+    preflight(acfg, retrieval_work(specs))
     sweep_dir = new_sweep_dir(acfg)
     write_worker_config(replace(acfg, shard=None), sweep_dir / f"{WORKER_CONFIG}.yaml")
     timeout = os.environ.get("ME5_EVAL_SWEEP_TIMEOUT_S")

@@ -8,6 +8,11 @@ It is a Hydra app, so any Hydra launcher can sweep it over ``shard=0..N-1``::
 
 ``me5-eval run ... launcher=slurm|ray|joblib|gpus`` builds that command itself (evaluation/launch.py).
 
+A worker reads only its shard of a local JSONL corpus (BEIR, MIRACL, Mr.TyDi): documents ``start..end`` of the
+shard plan, parsed exactly as the loaders parse them, so its memory and parsing cost follow the shard size, not the
+corpus (MIRACL-en: 32.9M passages). The corpus size comes from one line count per file, remembered in
+``<cache.dir>/corpus-counts/``. Hub data (no local copy) is loaded whole.
+
 A shard already stored and verified (``load_shard``: manifest, docids, size, sha256) is not recomputed, and a worker
 whose shards are all stored never loads the model. Two workers never encode the same shard at once: each holds the
 shard's ``.encode`` lock while it checks and encodes (a second one waits, then finds the shard stored); the shard
@@ -23,6 +28,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import hydra
@@ -104,20 +110,141 @@ def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
     return retrieval_data_from_mteb(hub_tasks[spec.name], subset, spec.split)
 
 
-def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, data, index: int) -> dict:
+# ------------------------------------------------------------------------------------------------ shard windows
+
+
+class _Window(Sequence):
+    """Items ``start..start+len(items)`` of a sequence of length ``n``; other positions are not loaded."""
+
+    def __init__(self, n: int, start: int, items: list):
+        self.n, self.start, self.items = n, start, items
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        end = self.start + len(self.items)
+        if isinstance(i, slice):
+            lo, hi, step = i.indices(self.n)
+            if step != 1 or (hi > lo and not (self.start <= lo and hi <= end)):
+                raise IndexError(f"slice {lo}:{hi} outside the loaded window {self.start}:{end}")
+            return self.items[lo - self.start : hi - self.start] if hi > lo else []
+        i = i + self.n if i < 0 else i
+        if not self.start <= i < end:
+            raise IndexError(f"item {i} outside the loaded window {self.start}:{end}")
+        return self.items[i - self.start]
+
+
+def corpus_count(path: Path, cache_dir: str) -> int:
+    """Documents (non-blank lines) of a JSONL corpus, remembered per (path, size, mtime) under the cache dir, so
+    only the first worker (or the driver's pre-flight) reads a 10 GB corpus to the end."""
+    import hashlib
+    import json
+
+    from evaluation.atomic import atomic_write_json
+    from evaluation.data._files import count_lines
+
+    path = Path(path).resolve()
+    st = path.stat()
+    ident = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    memo = Path(cache_dir, "corpus-counts", hashlib.sha256(str(path).encode()).hexdigest()[:16] + ".json")
+    try:
+        rec = json.loads(memo.read_text(encoding="utf-8"))
+        if {k: rec.get(k) for k in ident} == ident and isinstance(rec.get("documents"), int):
+            return rec["documents"]
+    except (OSError, ValueError):
+        pass
+    n = count_lines(path)
+    atomic_write_json(memo, {**ident, "documents": n})
+    return n
+
+
+def local_corpus_file(cfg: RunConfig, spec, subset: str) -> tuple[Path, str] | None:
+    """(corpus JSONL file, id key) when the task reads one local JSONL corpus with a plain reader (BEIR ``_id``,
+    MIRACL / Mr.TyDi ``docid``); None otherwise (hub data, other layouts: the full loader is used)."""
+    from evaluation.data.registry import local_files
+    from evaluation.retrieval import TREC_SUITES
+    from evaluation.task_data import local_root
+
+    root, override = local_root(cfg, spec.name)
+    if root is None:
+        return None
+    files = local_files(spec.name, subset, spec.split, root, override, optional_ok=True)
+    path = files.get("corpus")
+    if path is None or not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
+        return None
+    if spec.name in TREC_SUITES:
+        return path, "docid"
+    return (path, "_id") if {"qrels", "queries", "corpus"} <= set(files) else None
+
+
+def read_corpus_window(path: Path, id_key: str, n_docs: int, start: int, end: int):
+    """A Corpus of length ``n_docs`` holding only documents ``start..end`` (file order, blank lines skipped, fields
+    read exactly as evaluation/data/beir.py and trec.py read them): memory and JSON parsing bounded by the shard."""
+    import json
+
+    from evaluation.data._files import str_field
+    from evaluation.data.types import Corpus
+    from evaluation.errors import DataFileError
+    from evaluation.trec_io import open_text
+
+    ids, titles, texts = [], [], []
+    i = 0
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            if i >= end:
+                break
+            if i >= start:
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataFileError(path, lineno, f"expected a JSON object, got invalid JSON ({e.msg})") from None
+                if not isinstance(obj, dict):
+                    raise DataFileError(path, lineno, f"expected a JSON object, got {type(obj).__name__}")
+                ids.append(str_field(path, lineno, obj, id_key))
+                titles.append(str_field(path, lineno, obj, "title", required=False))
+                texts.append(str_field(path, lineno, obj, "text"))
+            i += 1
+    if len(ids) != end - start:
+        raise DataFileError(path, None, f"has {i} documents now, {n_docs} when it was counted: changed while running?")
+    return Corpus(_Window(n_docs, start, ids), _Window(n_docs, start, titles), _Window(n_docs, start, texts))
+
+
+def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
+    """The corpus the worker needs for its shard: a window read from a local JSONL file, else the full corpus."""
+    from evaluation.retrieval import check_retrieval_data
+    from evaluation.shards import shard_plan
+
+    local = local_corpus_file(cfg, spec, subset)
+    if local is not None:
+        path, id_key = local
+        n_docs = corpus_count(path, cfg.cache.dir)
+        if n_docs == 0:
+            from evaluation.errors import DataError
+
+            raise DataError(f"{spec.name}/{subset}: the corpus {path} is empty; check the corpus file or data.paths")
+        rng = shard_plan(n_docs, cfg.shards)[cfg.shard]
+        return read_corpus_window(path, id_key, n_docs, rng.start, rng.end)
+    data = _retrieval_data(cfg, spec, subset, hub_tasks)
+    check_retrieval_data(spec, subset, data)
+    return data.corpus
+
+
+def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, corpus, index: int) -> dict:
     """Make shard ``index`` of one (task, subset) corpus exist on disk; returns what happened."""
     from filelock import Timeout
 
     from evaluation.atomic import locked
-    from evaluation.retrieval import check_retrieval_data, encode_shard, shard_key
+    from evaluation.retrieval import encode_shard, shard_key
     from evaluation.shards import shard_paths
 
-    check_retrieval_data(spec, subset, data)
     root = Path(cfg.cache.dir)
     t0 = time.perf_counter()
     before = emb.loads
     for _ in range(2):  # a second pass only if the real fingerprint differs from the predicted one
-        key = shard_key(emb, spec, subset, len(data.corpus), cfg.shards)
+        key = shard_key(emb, spec, subset, len(corpus), cfg.shards)
         rng = key.range(index)
         paths = shard_paths(root, key, index)
         gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
@@ -133,7 +260,7 @@ def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, data, inde
             claim.acquire()
         try:
             with resource_errors(cfg, what, gb):
-                encode_shard(emb, spec, subset, data.corpus, key, index, root)
+                encode_shard(emb, spec, subset, corpus, key, index, root)
             break
         except _FingerprintChanged:
             continue
@@ -164,9 +291,9 @@ def encode_worker_shard(cfg: RunConfig) -> dict:
     items = []
     for spec in retrieval_work(resolve_suite(cfg.suite, cfg.tasks, cfg.langs)):
         for subset in spec.subsets:
-            data = _retrieval_data(cfg, spec, subset, hub_tasks)
-            items.append(encode_item(emb, cfg, spec, subset, data, cfg.shard))
-            del data
+            corpus = shard_corpus(cfg, spec, subset, hub_tasks)
+            items.append(encode_item(emb, cfg, spec, subset, corpus, cfg.shard))
+            del corpus
     encoder = emb._encoder
     return {
         "status": "ok",

@@ -272,3 +272,63 @@ def test_fixed_padding_batches_never_mix_padded_widths():
     assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
     # at max_length the width is max_length itself, not the next multiple of 8
     assert [b.tolist() for b in length_sorted_batches(np.array([10, 12, 9]), 8, max_length=10)] == [[1], [0, 2]]
+
+
+# ------------------------------------------------------------------------------------------------ shard windows
+
+
+def test_worker_reads_exactly_its_shard_of_a_beir_corpus(data_root, tmp_path):
+    from evaluation.data.beir import read_beir_corpus
+    from evaluation.shards import shard_plan
+    from evaluation.worker import corpus_count, read_corpus_window
+
+    path = data_root / "beir" / "scifact" / "corpus.jsonl"
+    full = read_beir_corpus(path)
+    n = corpus_count(path, str(tmp_path))
+    assert n == len(full) == 5183
+    for rng in shard_plan(n, 3):
+        win = read_corpus_window(path, "_id", n, rng.start, rng.end)
+        assert len(win) == n
+        assert win.ids[rng.start : rng.end] == full.ids[rng.start : rng.end]
+        assert [win.titles[i] for i in range(rng.start, rng.end)] == full.titles[rng.start : rng.end]
+        assert [win.texts[i] for i in (rng.start, rng.end - 1)] == [full.texts[rng.start], full.texts[rng.end - 1]]
+        outside = rng.start - 1 if rng.start else rng.end  # a document of another shard: never loaded
+        with pytest.raises(IndexError):
+            win.ids[outside]
+        with pytest.raises(IndexError):
+            win.ids[outside : outside + 2]
+
+
+def test_worker_reads_a_gzipped_trec_corpus_like_the_loader(data_root, tmp_path):
+    import gzip
+
+    from evaluation.data.trec import read_jsonl_corpus
+    from evaluation.worker import read_corpus_window
+
+    lines = []
+    for lang in ("ar", "en", "ja", "sw"):
+        with gzip.open(data_root / "mrtydi" / "corpus-sample" / lang / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+            lines += [line for line in f if line.strip()]
+    path = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("".join(lines[:5]) + "\n" + "".join(lines[5:]))  # a blank line: skipped by both readers
+    full = read_jsonl_corpus(path)
+    win = read_corpus_window(path, "docid", len(full), 3, 11)
+    assert win.ids[3:11] == full.ids[3:11] and [win.texts[i] for i in range(3, 11)] == full.texts[3:11]
+
+
+def test_corpus_count_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    import evaluation.data._files as files
+    from evaluation.worker import corpus_count
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text('{"_id": "a", "text": "x"}\n\n{"_id": "b", "text": "y"}\n')
+    assert corpus_count(path, str(tmp_path / "c")) == 2
+    monkeypatch.setattr(files, "count_lines", lambda p: pytest.fail("counted again"))
+    assert corpus_count(path, str(tmp_path / "c")) == 2
+    monkeypatch.undo()
+    path.write_text('{"_id": "a", "text": "x"}\n')
+    os.utime(path, ns=(1, 1))
+    assert corpus_count(path, str(tmp_path / "c")) == 1
