@@ -45,8 +45,8 @@ def _pick(queries, qrels, n):
 @pytest.mark.parametrize(
     "task, subset, lang, topics, qrels_file, metrics",
     [
-        ("MIRACLRetrieval", "yo", "yo", "miracl/topics/topics.miracl-v1.0-yo-dev.tsv",
-         "miracl/qrels/qrels.miracl-v1.0-yo-dev.tsv", ["ndcg_at_10", "recall_at_100"]),
+        ("MIRACLRetrieval", "sw", "sw", "miracl/topics/topics.miracl-v1.0-sw-dev.tsv",
+         "miracl/qrels/qrels.miracl-v1.0-sw-dev.tsv", ["ndcg_at_10", "recall_at_100"]),
         ("MrTidyRetrieval", "swahili", "sw", "mrtydi/topics/topics.mrtydi-v1.1-sw.test.txt.gz",
          "mrtydi/qrels/qrels.mrtydi-v1.1-sw.test.txt", ["ndcg_at_10", "mrr_at_100", "mrr_at_10", "recall_at_100"]),
     ],
