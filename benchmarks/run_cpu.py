@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small inputs (a couple of minutes; numbers are noisier)")
     p.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ",".join(BENCHES))
-    p.add_argument("--stem", default=None, help="report file stem (default latest, or latest-quick with --quick)")
+    p.add_argument("--stem", default=None, help="report file stem (default latest; --quick: raw/quick)")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - set(BENCHES)
@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                 bars += [Bar(f, None, None, note=f"failed: {type(e).__name__}: {e}"[:300]) for f in fallback]
             raw.setdefault("bench_wall_s", {})[name] = round(time.perf_counter() - start, 1)
             print(f"== {name} done in {raw['bench_wall_s'][name]} s (load {os.getloadavg()[0]:.2f})", flush=True)
-    stem = args.stem or ("latest-quick" if args.quick else "latest")
+    # a --quick run goes to reports/bench/raw/ (ignored by git): only full runs replace latest.json
+    stem = args.stem or ("quick" if args.quick else "latest")
+    out_dir = REPORT_DIR / "raw" if args.quick else REPORT_DIR
     path = write_report(bars, suite="cpu" + (" --quick" if args.quick else ""), machine=machine, raw=raw,
-                        load=load.summary(), wall_s=time.perf_counter() - t0, out_dir=REPORT_DIR, stem=stem,
+                        load=load.summary(), wall_s=time.perf_counter() - t0, out_dir=out_dir, stem=stem,
                         notes=NOTES)
     print()
     print_table(bars)
