@@ -10,6 +10,9 @@ The runner calls :func:`encode_shards_with_launcher` before its in-process evalu
 3. checks the per-shard receipts the workers leave in ``<sweep>/receipts/`` and raises :class:`SweepError` naming
    the unfinished shards and where their logs are if the sweep failed or any receipt is missing.
 
+Only what is missing is swept: tasks whose result is complete are left out, and so are shard indices whose every
+(task, language) shard is already stored (a look at manifests and sizes); with nothing missing no sweep starts.
+
 The runner then goes on in-process: every shard is on disk (``load_shard`` verifies it), queries are encoded (cached),
 and search, scoring and result writing happen once. Rerunning the same command reuses every finished shard, so a
 crash costs only the unfinished shards.
@@ -188,14 +191,16 @@ def launcher_overrides(params: dict[str, Any], prefix: str = "hydra.launcher") -
     return out
 
 
-def worker_command(cfg, sweep_dir: Path) -> list[str]:
-    """The multirun command line of the shard sweep (argv, no shell)."""
+def worker_command(cfg, sweep_dir: Path, shards: Sequence[int] | None = None) -> list[str]:
+    """The multirun command line of the shard sweep over ``shards`` (default: all), as argv (no shell)."""
     hl = cfg.launcher.hydra_launcher
     params = _to_plain(cfg.launcher.params)
+    todo = list(range(cfg.shards)) if shards is None else sorted(shards)
+    sweep = f"range(0,{cfg.shards})" if todo == list(range(cfg.shards)) else ",".join(map(str, todo))
     cmd = [
         sys.executable, "-m", "evaluation.worker", "--multirun",
         "--config-dir", str(sweep_dir), "--config-name", WORKER_CONFIG,
-        f"shard=range(0,{cfg.shards})",
+        f"shard={sweep}",
         f"hydra/launcher={hl}",
         f"hydra.sweep.dir={sweep_dir}",
         "hydra.sweep.subdir=shard-${shard}",
@@ -304,6 +309,7 @@ class SweepOutcome:
     returncode: int
     duration_s: float
     receipts: dict[int, dict]
+    shards: list[int] | None = None  # the shard indices the sweep ran (None: all)
 
     @property
     def encoded(self) -> list[tuple[int, str, str]]:
@@ -326,15 +332,17 @@ def _stream(proc: subprocess.Popen, log_path: Path, echo: bool) -> list[str]:
     return tail
 
 
-def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None) -> SweepOutcome:
+def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None, shards: Sequence[int] | None = None
+              ) -> SweepOutcome:
     """Run the worker sweep as a subprocess and wait; never raises for a failed sweep (see check_sweep)."""
-    cmd = worker_command(cfg, sweep_dir)
+    cmd = worker_command(cfg, sweep_dir, shards)
     env = dict(os.environ)
     env.setdefault("HYDRA_FULL_ERROR", "1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     log_path = sweep_dir / "sweep.log"
-    log.info("shard sweep: %d shards with hydra/launcher=%s; logs in %s", cfg.shards, cfg.launcher.hydra_launcher,
-             sweep_dir)
+    n = cfg.shards if shards is None else len(shards)
+    log.info("shard sweep: %d of %d shards with hydra/launcher=%s; logs in %s", n, cfg.shards,
+             cfg.launcher.hydra_launcher, sweep_dir)
     log_path.write_text("$ " + " ".join(cmd) + "\n", encoding="utf-8")
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
@@ -353,7 +361,8 @@ def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None) -> SweepOutc
         proc.wait()
         raise
     reader.join(timeout=10)
-    return SweepOutcome(sweep_dir, rc, time.monotonic() - t0, read_receipts(sweep_dir))
+    expected = list(range(cfg.shards)) if shards is None else sorted(shards)
+    return SweepOutcome(sweep_dir, rc, time.monotonic() - t0, read_receipts(sweep_dir), expected)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -387,7 +396,8 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 def check_sweep(cfg, outcome: SweepOutcome) -> None:
     """Raise SweepError naming unfinished shards and their logs, or ConfigError if the workers' numerics differ."""
-    missing = [s for s in range(cfg.shards) if s not in outcome.receipts]
+    expected = range(cfg.shards) if outcome.shards is None else outcome.shards
+    missing = [s for s in expected if s not in outcome.receipts]
     failed = [s for s, r in outcome.receipts.items() if r.get("status") != "ok"]
     bad = sorted(set(missing) | set(failed))
     if outcome.returncode != 0 or bad:
@@ -451,23 +461,83 @@ def preflight(cfg, work) -> None:
     log.info("pre-flight: local corpora checked in %.1f s", time.perf_counter() - t0)
 
 
+def pending_specs(cfg, specs) -> list:
+    """The specs whose result is not complete yet (all with output.overwrite=true): the runner skips the others."""
+    if cfg.output.overwrite:
+        return list(specs)
+    from evaluation.results import result_is_complete, task_result_path
+
+    return [s for s in specs if not result_is_complete(task_result_path(cfg.output.dir, cfg.model, s.name), s.split,
+                                                       s.subsets)]
+
+
+def looks_stored(root: str | Path, key, index: int) -> bool:
+    """A cheap look (manifest + npy size, no hashing, no docids) whether shard ``index`` of ``key`` is stored; the
+    merge step's ``load_shard`` does the full check and recomputes anything that fails it."""
+    from dataclasses import asdict
+
+    from evaluation.shards import FORMAT_VERSION, shard_paths
+
+    paths = shard_paths(root, key, index)
+    try:
+        m = json.loads(paths.manifest.read_text(encoding="utf-8"))
+        size = paths.npy.stat().st_size
+    except (OSError, ValueError):
+        return False
+    rng = key.range(index)
+    return (isinstance(m, dict) and m.get("format_version") == FORMAT_VERSION and m.get("key") == asdict(key)
+            and (m.get("shard_index"), m.get("start"), m.get("end")) == (index, rng.start, rng.end)
+            and m.get("npy_bytes") == size)
+
+
+def unfinished_shards(cfg, work) -> list[int]:
+    """Shard indices with some (task, language) item not stored yet: the ones a sweep has to run. All of them when
+    that cannot be told without loading data or the model (hub data, an unpinned hub model)."""
+    from evaluation.retrieval import shard_key
+    from evaluation.worker import LazyEmbedder, corpus_count, local_corpus_file
+
+    everything = list(range(cfg.shards))
+    emb = LazyEmbedder(cfg)
+    if emb.predicted is None:
+        return everything
+    todo: set[int] = set()
+    for spec in work:
+        for subset in spec.subsets:
+            local = local_corpus_file(cfg, spec, subset)
+            if local is None:
+                return everything
+            key = shard_key(emb, spec, subset, corpus_count(local[0], cfg.cache.dir), cfg.shards)
+            todo |= {i for i in everything if i not in todo and not looks_stored(cfg.cache.dir, key, i)}
+            if len(todo) == cfg.shards:
+                return everything
+    return sorted(todo)
+
+
 def encode_shards_with_launcher(cfg, specs) -> SweepOutcome | None:
-    """Encode every retrieval corpus shard of ``specs`` with ``cfg.launcher``; raises if any shard is unfinished."""
+    """Encode every missing retrieval corpus shard of ``specs`` with ``cfg.launcher``; raises if any shard is left
+    unfinished. Tasks whose result is complete, and shard indices already stored, are not swept again."""
     hl = cfg.launcher.hydra_launcher
     if not hl:
         raise ConfigError(f"launcher={cfg.launcher.name} has no hydra_launcher; use launcher=local for in-process runs")
     if cfg.shards < 1:
         raise ConfigError(f"shards={cfg.shards}: need at least 1")
-    if not retrieval_work(specs):
-        log.info("no retrieval task in this run: nothing to shard, launcher=%s not used", cfg.launcher.name)
+    pending = pending_specs(cfg, specs)
+    work = retrieval_work(pending)
+    if not work:
+        log.info("no retrieval corpus left to encode (no retrieval task, or complete results): no shard sweep")
         return None
     check_plugin(hl)
     acfg = absolute_config(cfg)
-    preflight(acfg, retrieval_work(specs))
+    preflight(acfg, work)
+    todo = unfinished_shards(acfg, work)
+    if not todo:
+        log.info("every corpus shard of this run is stored (%d shards per corpus): no shard sweep", cfg.shards)
+        return None
     sweep_dir = new_sweep_dir(acfg)
-    write_worker_config(replace(acfg, shard=None), sweep_dir / f"{WORKER_CONFIG}.yaml")
+    # the workers see only the tasks still pending, so they never encode shards of a task whose result is complete
+    write_worker_config(replace(acfg, shard=None, tasks=[s.name for s in pending]), sweep_dir / f"{WORKER_CONFIG}.yaml")
     timeout = os.environ.get("ME5_EVAL_SWEEP_TIMEOUT_S")
-    outcome = run_sweep(acfg, sweep_dir, float(timeout) if timeout else None)
+    outcome = run_sweep(acfg, sweep_dir, float(timeout) if timeout else None, todo)
     check_sweep(acfg, outcome)
     n_enc = len(outcome.encoded)
     n_items = sum(len(r["items"]) for r in outcome.receipts.values())

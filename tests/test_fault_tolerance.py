@@ -185,6 +185,7 @@ def test_killed_worker_fails_the_run_naming_the_unfinished_shards(killed_then_re
 @pytest.mark.slow
 def test_rerun_recomputes_only_the_unfinished_shards(killed_then_resumed):
     r = killed_then_resumed
+    assert sorted(r["receipts"]) == [1, 2, 3]  # only the unfinished shards were even submitted
     assert encoded(r["receipts"]) == [1, 2, 3]
     assert fingerprint(shard_files(r["base"], 4)[0]) == r["before"][0]  # shard 0 untouched
     assert "encoding corpus shard 1/4" not in r["out2"]
@@ -195,6 +196,14 @@ def test_resumed_run_equals_an_uninterrupted_one(killed_then_resumed, reference)
     ndcg, run = outputs(killed_then_resumed["base"])
     assert ndcg == pytest.approx(reference[0], abs=1e-6)
     assert run == reference[1]  # the same TREC run file, byte for byte (4 shards vs 1)
+
+
+@pytest.mark.slow
+def test_nothing_is_swept_when_every_shard_is_stored(killed_then_resumed, mini_scifact, reference, tmp_path):
+    base = copy_run(killed_then_resumed["base"], tmp_path)
+    run_from_overrides(overrides(mini_scifact, base, "shards=4", "launcher=gpus", "output.overwrite=true"))
+    assert not (base / "cache" / "sweeps").exists()  # no sweep, no worker: the merge step ran in-process
+    assert outputs(base) == outputs(killed_then_resumed["base"])
 
 
 # ------------------------------------------------------------------------------------------------ corruption

@@ -101,6 +101,12 @@ def test_worker_command_sweeps_every_shard_with_the_chosen_launcher(tmp_path):
     assert f"++hydra.launcher.submitit_folder={tmp_path}/.submitit/%j" in cmd  # absolute, on the shared disk
 
 
+def test_worker_command_sweeps_only_the_given_shards(tmp_path):
+    cfg = compose_run_config(["launcher=joblib", "shards=8"])
+    assert "shard=1,3,7" in worker_command(cfg, tmp_path, [7, 1, 3])
+    assert "shard=range(0,8)" in worker_command(cfg, tmp_path, list(range(8)))
+
+
 def test_absolute_config_makes_every_path_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mymodel").mkdir()
@@ -332,3 +338,10 @@ def test_corpus_count_is_remembered_until_the_file_changes(tmp_path, monkeypatch
     path.write_text('{"_id": "a", "text": "x"}\n')
     os.utime(path, ns=(1, 1))
     assert corpus_count(path, str(tmp_path / "c")) == 1
+
+
+def test_check_sweep_expects_receipts_only_for_the_swept_shards(tmp_path):
+    (tmp_path / "sweep.log").write_text("")
+    check_sweep(_cfg(shards=4), SweepOutcome(tmp_path, 0, 1.0, {2: _receipt(2)}, [2]))
+    with pytest.raises(SweepError, match="unfinished shards: 3 of 4"):
+        check_sweep(_cfg(shards=4), SweepOutcome(tmp_path, 0, 1.0, {2: _receipt(2)}, [2, 3]))

@@ -4,9 +4,9 @@ single-node Slurm, tests/cluster/conftest.py) and ray (a real local Ray head).
 
 Corpus (the choice, for the CI budget): by default a 64-document subsample of the real SciFact (every judged
 document of its first 16 test queries + random others, seed 0), because encoding the full 5,183-document corpus
-three times (one per shard count) takes 10-30 minutes on 2 CPU cores. ``ME5_EVAL_FULL_SCIFACT=1`` runs the same
-tests on the full real corpus (all 300 queries) with every launcher at SHARDS=2 and 4; there the launchers reuse
-the shards local_runs stored (verify, merge, score) instead of encoding some themselves.
+three times (one per shard count) takes 10-40 minutes on 2 CPU cores. ``ME5_EVAL_FULL_SCIFACT=1`` runs the same
+tests on the full real corpus (all 300 queries) with every launcher at SHARDS=2 and 4, each launcher encoding one
+shard (two for gpus) and reusing the rest.
 
 How the encoding is shared: ``local_runs`` encodes SHARDS=1, 2 and 4 once, in-process, into one cache. Every
 launcher run starts from a copy of that cache with some shard files deleted, so it must encode those shards itself
@@ -105,7 +105,6 @@ def launcher_run(local_runs, scifact, base: Path, n: int, drop: list[int], launc
                  monkeypatch, env: dict[str, str] | None = None) -> dict[int, dict]:
     """Seed ``base/cache`` from the local cache minus shards ``drop`` of SHARDS=n; run with the launcher; check."""
     got, cache = local_runs
-    drop = [] if FULL else drop  # full corpus: the launchers only verify and merge (encoding is the mini tests' job)
     shutil.copytree(cache, base / "cache", ignore=shutil.ignore_patterns("sweeps"))
     npys = shard_npys(base / "cache", n)
     for i in drop:
@@ -117,9 +116,9 @@ def launcher_run(local_runs, scifact, base: Path, n: int, drop: list[int], launc
         monkeypatch.setenv(k, v)
     run_from_overrides(overrides(scifact, base, f"shards={n}", *launcher_overrides))
     receipts = newest_receipts(base / "cache")
-    assert sorted(receipts) == list(range(n))
+    assert sorted(receipts) == sorted(drop)  # only the missing shards were submitted
     encoded = sorted(s for s, r in receipts.items() if any(it["encoded"] for it in r["items"]))
-    assert encoded == sorted(drop), receipts  # the launcher encoded exactly the missing shards
+    assert encoded == sorted(drop), receipts  # and each was encoded by the launcher's worker
     assert {i: shard_npys(base / "cache", n)[i].stat().st_ino for i in kept} == kept  # and reused the others
     ndcg, run = outputs(base)
     assert ndcg == pytest.approx(got[1][0], abs=1e-6)
@@ -135,7 +134,7 @@ SHARDS = {"gpus": [2, 4] if FULL else [4], "joblib": [2, 4] if FULL else [2],
 
 @pytest.mark.parametrize("n", SHARDS["gpus"])
 def test_gpus_launcher_two_workers_claim_shards_dynamically(local_runs, scifact, tmp_path, monkeypatch, n):
-    drop = list(range(n)) if n <= 2 else [1, 2]
+    drop = [0, n - 1] if FULL else (list(range(n)) if n <= 2 else [1, 2])
     receipts = launcher_run(local_runs, scifact, tmp_path, n, drop, ["launcher=gpus", "launcher.params.workers=2"],
                             monkeypatch)
     assert {r["worker"] for r in receipts.values()} <= {"0", "1"}
@@ -144,22 +143,22 @@ def test_gpus_launcher_two_workers_claim_shards_dynamically(local_runs, scifact,
 
 @pytest.mark.parametrize("n", SHARDS["joblib"])
 def test_joblib_launcher(local_runs, scifact, tmp_path, monkeypatch, n):
-    launcher_run(local_runs, scifact, tmp_path, n, [n - 1], ["launcher=joblib", "launcher.params.n_jobs=2"],
-                 monkeypatch)
+    drop = [n - 1] if FULL else list(range(n))
+    launcher_run(local_runs, scifact, tmp_path, n, drop, ["launcher=joblib", "launcher.params.n_jobs=2"], monkeypatch)
 
 
 @pytest.mark.parametrize("n", SHARDS["slurm"])
 def test_slurm_launcher_job_array(slurm_cluster, local_runs, scifact, tmp_path, monkeypatch, n):
     ov = ["launcher=slurm", f"launcher.params.partition={slurm_cluster.partition}", "launcher.params.timeout_min=10",
           "launcher.params.gpus_per_task=null", "launcher.params.cpus_per_task=1", "launcher.params.mem_gb=null"]
-    drop = [1, 3] if n == 4 else [0]
+    drop = [n - 1] if FULL else ([1, 3] if n == 4 else [0, 1])
     try:
         receipts = launcher_run(local_runs, scifact, tmp_path, n, drop, ov, monkeypatch, env=slurm_cluster.env)
     except Exception:
         print(slurm_cluster.log_tail())
         raise
     jobs = {r["slurm_job_id"] for r in receipts.values()}
-    assert None not in jobs and len(jobs) == n  # every shard ran as its own Slurm (array) job
+    assert None not in jobs and len(jobs) == len(drop)  # every shard ran as its own Slurm (array) job
     sweep = sorted((tmp_path / "cache" / "sweeps").iterdir())[-1]
     assert list(sweep.glob(".submitit/*/*_submission.sh")), "submitit folder is not under the sweep dir"
 
@@ -167,10 +166,11 @@ def test_slurm_launcher_job_array(slurm_cluster, local_runs, scifact, tmp_path, 
 @pytest.mark.parametrize("n", SHARDS["ray"])
 def test_ray_launcher_on_a_running_cluster(ray_cluster, local_runs, scifact, tmp_path, monkeypatch, n):
     ov = ["launcher=ray", f"launcher.params.ray.init.address={ray_cluster.address}"]
-    receipts = launcher_run(local_runs, scifact, tmp_path, n, [0, n - 1], ov, monkeypatch, env=ray_cluster.env)
+    drop = [n - 1] if FULL else [0, n - 1]
+    receipts = launcher_run(local_runs, scifact, tmp_path, n, drop, ov, monkeypatch, env=ray_cluster.env)
     sweep = sorted((tmp_path / "cache" / "sweeps").iterdir())[-1]
-    assert "Ray Launcher is launching" in (sweep / "sweep.log").read_text(errors="replace")
-    assert len(receipts) == n
+    assert f"Ray Launcher is launching {len(drop)} jobs" in (sweep / "sweep.log").read_text(errors="replace")
+    assert len(receipts) == len(drop)
 
 
 def test_a_failed_slurm_shard_names_the_shard_and_its_logs(slurm_cluster, local_runs, scifact, tmp_path,
@@ -186,6 +186,9 @@ def test_a_failed_slurm_shard_names_the_shard_and_its_logs(slurm_cluster, local_
           "launcher.params.gpus_per_task=null", "launcher.params.cpus_per_task=1", "launcher.params.mem_gb=null",
           "++launcher.params.setup=['test $SLURM_ARRAY_TASK_ID != 1 || kill -9 $$']"]
     shutil.copytree(local_runs[1], tmp_path / "cache", ignore=shutil.ignore_patterns("sweeps"))
+    shard1 = shard_npys(tmp_path / "cache", 2)[1]
+    shard1.unlink()
+    shard1.with_suffix(".json").unlink()
     with pytest.raises(Me5EvalError) as info:
         run_from_overrides(overrides(scifact, tmp_path, "shards=2", *ov))
     msg = str(info.value)
