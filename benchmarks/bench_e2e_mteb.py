@@ -12,7 +12,10 @@ What is timed (in this one process, imports done beforehand, both sides alike):
   wrapped in mteb's `SentenceTransformerEncoderWrapper`, `mteb.evaluate(..., overwrite_strategy="always")`
   into a ResultCache folder.
 Cold: fresh result folders; ours with a fresh embedding cache, mteb without its cache wrapper (its fastest
-cold path: the wrapper only adds work). Warm: ours reruns with ``output.overwrite=true`` on the warm
+cold path: the wrapper only adds work — and, in mteb 2.26.24, puts the title in front of a corpus text twice,
+see reports/bench/README.md). The cold bar is the ratio of CPU times (this process, all threads) of mteb's plain
+cold run and ours: one cold pair is minutes of CPU, and on a shared machine a single pair's wall times swing by
++-30%; the wall times are reported too. Warm: ours reruns with ``output.overwrite=true`` on the warm
 embedding cache (a counter checks the model runs no forward pass); mteb runs its own best warm path, its
 `CachedEmbeddingWrapper` over the same model on its second run (the first, which fills the cache, is timed
 as ``mteb_cold_with_cache``).
@@ -209,26 +212,33 @@ def run(quick: bool = False, *, n_docs: int | None = None, warm_reps: int | None
     diffs = {t: abs(scores["ours_cold"][t] - scores["mteb_cold"][t]) for t in TASKS}
     same_cold = max(diffs.values()) < 1e-4
     same_warm = scores["ours_warm"] == scores["ours_cold"]
-    mteb_cold_s = (cold["mteb_cold"].median + cold["mteb_cold_with_cache"].median) / 2
-    ours_cold_s = cold["ours_cold"].median
+    ours_cold_s, mteb_cold_s = cold["ours_cold"].median, cold["mteb_cold"].median
     forward_share = {k: forward_s[k] / cold[k].median for k in cold}
-    cold_ratio = mteb_cold_s / ours_cold_s
+    # One cold pair is ~2 CPU-minutes; on a shared machine its wall times swing by +-30% with the neighbours'
+    # load, while the CPU time of this process (all its threads) is the work done and repeats within a few %.
+    # The bar uses the CPU-time ratio against mteb's plain (strongest) cold run; wall ratios are in the details.
+    cold_ratio = cold["mteb_cold"].cpu[0] / cold["ours_cold"].cpu[0]
     # what the ratio could be if ours ran its forward passes at mteb's speed and everything else took no time
     cold_bound = mteb_cold_s / forward_s["mteb_cold"]
     warm_ratio = warm["mteb_warm"].median / warm["ours_warm"].median
     shared = profiles["mteb_warm"]["shared_mteb_scoring_s"] / profiles["mteb_warm"]["total_s"]
     details = {"n_docs": n_docs, "scores": scores, "score_abs_diff_ours_vs_mteb": diffs,
                "forwards": forwards, "forward_s": forward_s, "forward_share_of_wall": forward_share,
-               "ratio_vs_mteb_plain_only": cold["mteb_cold"].median / ours_cold_s,
+               "cpu_time_ratio_vs_mteb_plain": cold_ratio,
+               "wall_ratio_vs_mteb_plain": mteb_cold_s / ours_cold_s,
+               "wall_ratio_vs_mteb_cache_wrapper": cold["mteb_cold_with_cache"].median / ours_cold_s,
+               "cpu_s": {k: t.cpu[0] for k, t in cold.items()}, "wall_s": {k: t.median for k, t in cold.items()},
                "bound_if_only_forward_remained": cold_bound}
-    cold_summary = (f"ours {ours_cold_s:.1f} s vs mteb {cold['mteb_cold'].median:.1f}/"
-                    f"{cold['mteb_cold_with_cache'].median:.1f} s (plain/cache wrapper); model forward = "
-                    f"{100 * forward_share['mteb_cold']:.0f}% of mteb's wall; SciFact {n_docs} docs + STSB")
+    cold_summary = (f"CPU: ours {cold['ours_cold'].cpu[0]:.1f} s vs mteb {cold['mteb_cold'].cpu[0]:.1f} s; wall: ours "
+                    f"{ours_cold_s:.1f} s vs mteb {mteb_cold_s:.1f} s (ratio {mteb_cold_s / ours_cold_s:.2f}); "
+                    f"model forward = {100 * forward_share['mteb_cold']:.0f}% of mteb's wall; SciFact {n_docs} docs"
+                    f" + STSB")
     warm_summary = (f"ours {warm['ours_warm'].median:.2f} s vs mteb (CachedEmbeddingWrapper) "
                     f"{warm['mteb_warm'].median:.2f} s; ours warm: {warm_forwards['ours_warm']} forwards, "
                     f"{ours_warm_loads} model loads in {warm_reps} runs")
     bars = [
-        Bar("2a end to end vs mteb.evaluate, cold", cold_ratio, 1.3, details={"summary": cold_summary, **details},
+        Bar("2a end to end vs mteb.evaluate, cold (CPU-time ratio)", cold_ratio, 1.3,
+            details={"summary": cold_summary, **details},
             check=same_cold, check_desc="same scores"),
         Bar("2b end to end vs mteb.evaluate, warm (embedding cache)", warm_ratio, 10.0,
             details={"summary": warm_summary, "warm_forwards": warm_forwards, "ours_warm_model_loads":
