@@ -7,6 +7,7 @@ result is never overwritten by a failed run (we only write after scoring succeed
 from __future__ import annotations
 
 import json
+import logging
 import math
 import platform
 from pathlib import Path
@@ -67,8 +68,9 @@ def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool
         return False
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False  # corrupt or partial: recompute (the new write replaces it atomically)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:  # corrupt or partial: recompute, atomically
+        logging.getLogger(__name__).warning("result file %s is unreadable (%s); recomputing it", path, e)
+        return False
     have = {entry.get("hf_subset") for entry in obj.get("scores", {}).get(split, [])}
     return set(subsets) <= have
 

@@ -16,6 +16,7 @@ import numpy as np
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError
+from evaluation.launch import resource_errors
 from evaluation.models.prompts import join_title_text, mteb_join_title_text
 from evaluation.scoring import mteb_retrieval_scores, score_run, trec_retrieval_scores
 from evaluation.search import exact_topk, run_from_topk
@@ -71,10 +72,13 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
         return stored
     log.info("%s/%s: encoding corpus shard %d/%d (%d docs)", spec.name, subset, index + 1, key.n_shards, rng.size)
     texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
-    emb = embedder.encoder.encode_formatted(
-        [key.prompt + t if key.prompt else t for t in texts], normalize=True, batch_size=embedder.cfg.batch_size
-    )
-    write_shard(root, key, index, ids, emb)
+    # out of GPU memory / host memory / disk -> Me5EvalError naming batch_size= / shards= / cache.dir=
+    with resource_errors(embedder.cfg, f"encoding {spec.name}/{subset} shard {index + 1}/{key.n_shards}"):
+        emb = embedder.encoder.encode_formatted(  # fixed_padding: the same vectors for 1, 2 or 64 shards
+            [key.prompt + t if key.prompt else t for t in texts], normalize=True, batch_size=embedder.cfg.batch_size,
+            fixed_padding=True,
+        )
+        write_shard(root, key, index, ids, emb)
     return load_shard(root, key, index, ids)
 
 

@@ -62,12 +62,22 @@ def tokenize(tokenizer, texts: list[str], max_length: int) -> TokenizedTexts:
     return TokenizedTexts(ids=flat, offsets=offsets)
 
 
-def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Indices grouped into batches, longest first; stable, so equal lengths keep input order."""
+def length_sorted_batches(lengths: np.ndarray, batch_size: int, max_length: int | None = None) -> list[np.ndarray]:
+    """Indices grouped into batches, longest first; stable, so equal lengths keep input order.
+
+    With ``max_length`` a batch never mixes texts of different padded widths (``collate``'s width of the text
+    alone), so each text is padded the same whatever else is encoded with it and its embedding is the same bit for
+    bit: a corpus encoded in 1, 2 or 64 shards gives identical vectors.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = np.argsort(-lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_length is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    n = lengths[order]
+    widths = np.minimum(-(-n // PAD_MULTIPLE) * PAD_MULTIPLE, np.maximum(n, max_length))
+    groups = np.split(order, np.flatnonzero(np.diff(widths)) + 1)
+    return [g[i : i + batch_size] for g in groups for i in range(0, len(g), batch_size)]
 
 
 def collate(tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: int, pin: bool) -> Batch:

@@ -70,22 +70,28 @@ class E5Encoder:
         return self.encode_formatted(inputs, normalize=normalize, batch_size=batch_size, show_progress=show_progress)
 
     def encode_formatted(
-        self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True
+        self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True,
+        fixed_padding: bool = False,
     ) -> np.ndarray:
-        """Embeddings of texts exactly as given (no prompts). Identical texts are encoded once."""
+        """Embeddings of texts exactly as given (no prompts). Identical texts are encoded once.
+
+        fixed_padding: batch only texts of the same padded width, so a text's vector does not depend on the other
+        texts of the call (corpus shards: 1, 2 or 64 shards give the same bits)."""
         unique, inverse = _dedupe(texts)
         t0 = time.perf_counter()
         tokens = tokenize(self.tokenizer, unique, self.cfg.max_length)
         t1 = time.perf_counter()
-        out = self._encode_tokens(tokens, batch_size, normalize, show_progress)
+        out = self._encode_tokens(tokens, batch_size, normalize, show_progress, fixed_padding)
         t2 = time.perf_counter()
         self.last_stats = dict(texts=len(texts), unique=len(unique), tokenize_s=t1 - t0, encode_s=t2 - t1)
         return out[inverse]
 
-    def _encode_tokens(self, tokens, batch_size: int, normalize: bool, show_progress: bool) -> np.ndarray:
+    def _encode_tokens(
+        self, tokens, batch_size: int, normalize: bool, show_progress: bool, fixed_padding: bool = False
+    ) -> np.ndarray:
         """[len(tokens), dim] in input order; batches run longest first."""
         out = np.zeros((len(tokens), self.dim), np.float32)
-        batches = length_sorted_batches(tokens.lengths, batch_size)
+        batches = length_sorted_batches(tokens.lengths, batch_size, self.cfg.max_length if fixed_padding else None)
         stream = prefetch_batches(
             tokens,
             batches,
