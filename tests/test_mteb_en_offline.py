@@ -48,7 +48,7 @@ def test_category_table_marks_missing_tasks_missing_not_zero(local_mteb_en):
     sts = cats.loc["STS"]
     assert (sts.n, sts.n_expected) == (7, 10)  # BIOSSES, STS17, STS22 were not run
     expected_sts = sum(100 * results[t].get_score() for t in LOCAL_TASKS[:7]) / 7
-    assert sts.value == pytest.approx(expected_sts, abs=1e-6)  # the mean of what ran, no zeros mixed in
+    assert sts.value == pytest.approx(expected_sts, abs=1e-3)  # the mean of what ran (JSONs keep 6 decimals), no 0s
     assert (cats.loc["Classification"].n, cats.loc["Classification"].n_expected) == (2, 12)
     assert (cats.loc["average"].n, cats.loc["average"].n_expected) == (10, 56)
     assert "Clustering" not in cats.index or cats.loc["Clustering"].n == 0  # nothing ran: no number at all
