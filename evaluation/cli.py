@@ -19,6 +19,7 @@ commands:
                              the paper's tables with deltas and verdicts, leaderboard, plots
   compare A B [--results DIR] per-task deltas with paired significance tests
   demo [--data DIR]          offline end-to-end run with all-MiniLM-L6-v2 on ../shared/data
+  worker [hydra overrides]   encode corpus shards (what launchers run; shard=i, or --multirun shard=0,1,...)
 
 overrides (Hydra): model=small|base|large|large-instruct|minilm|custom  suite=mteb-en|miracl|mrtydi|bucc|tatoeba|paper
   tasks=[A,B] langs=[x,y] data.root=DIR model.path=DIR protocol=paper|mteb shards=N launcher=local|gpus|joblib|slurm|ray
