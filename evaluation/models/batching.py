@@ -1,4 +1,4 @@
-"""Length-sorted batches: tokenise once, sort by token count, pad each batch to a multiple of 8.
+"""Length-sorted batches: tokenise once, sort by token count, pad each batch to a multiple of 8 (on CUDA).
 
 Sorting longest first keeps padding small (the authors pad every batch with pad_to_multiple_of=8 but do not
 sort) and makes an out-of-memory batch size fail on the first batch instead of hours in. Batches are collated
@@ -62,29 +62,46 @@ def tokenize(tokenizer, texts: list[str], max_length: int) -> TokenizedTexts:
     return TokenizedTexts(ids=flat, offsets=offsets)
 
 
-def length_sorted_batches(lengths: np.ndarray, batch_size: int, max_length: int | None = None) -> list[np.ndarray]:
+def pad_multiple(device: torch.device | str) -> int:
+    """The multiple batches are padded to: 8 on CUDA (tensor cores; the authors' pad_to_multiple_of=8), 1 elsewhere.
+
+    On CPU a padded column costs as much as a real one: a batch of 32 STSB sentences, 18 tokens wide, padded to 24
+    took 0.41 s of CPU instead of 0.31 s (reports/bench/README.md, section 1).
+    """
+    return PAD_MULTIPLE if torch.device(device).type == "cuda" else 1
+
+
+def padded_width(n, max_length: int, multiple: int = PAD_MULTIPLE):
+    """Width of a batch whose longest text has n tokens (int or array): the next multiple, but never past
+    max(n, max_length)."""
+    return np.minimum(-(-n // multiple) * multiple, np.maximum(n, max_length))
+
+
+def length_sorted_batches(
+    lengths: np.ndarray, batch_size: int, max_length: int | None = None, multiple: int = PAD_MULTIPLE
+) -> list[np.ndarray]:
     """Indices grouped into batches, longest first; stable, so equal lengths keep input order.
 
     With ``max_length`` a batch never mixes texts of different padded widths (``collate``'s width of the text
-    alone), so each text is padded the same whatever else is encoded with it and its embedding is the same bit for
-    bit: a corpus encoded in 1, 2 or 64 shards gives identical vectors.
+    alone, with the same ``multiple``), so each text is padded the same whatever else is encoded with it and its
+    embedding is the same bit for bit: a corpus encoded in 1, 2 or 64 shards gives identical vectors.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = np.argsort(-lengths, kind="stable")
     if max_length is None:
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    n = lengths[order]
-    widths = np.minimum(-(-n // PAD_MULTIPLE) * PAD_MULTIPLE, np.maximum(n, max_length))
+    widths = padded_width(lengths[order], max_length, multiple)
     groups = np.split(order, np.flatnonzero(np.diff(widths)) + 1)
     return [g[i : i + batch_size] for g in groups for i in range(0, len(g), batch_size)]
 
 
-def collate(tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: int, pin: bool) -> Batch:
-    """Right-padded batch, padded up to a multiple of 8 (never past max(longest, max_length))."""
+def collate(
+    tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: int, pin: bool, multiple: int = PAD_MULTIPLE
+) -> Batch:
+    """Right-padded batch, padded up to a multiple of ``multiple`` (never past max(longest, max_length))."""
     lengths = tokens.lengths[index]
-    longest = int(lengths.max())
-    width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, max(longest, max_length))
+    width = int(padded_width(int(lengths.max()), max_length, multiple))
     input_ids = np.full((len(index), width), pad_id, np.int64)
     mask = np.zeros((len(index), width), np.int64)
     for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
@@ -97,7 +114,14 @@ def collate(tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: 
 
 
 def prefetch_batches(
-    tokens: TokenizedTexts, batches: list[np.ndarray], *, pad_id: int, max_length: int, pin: bool, depth: int = 2
+    tokens: TokenizedTexts,
+    batches: list[np.ndarray],
+    *,
+    pad_id: int,
+    max_length: int,
+    pin: bool,
+    depth: int = 2,
+    multiple: int = PAD_MULTIPLE,
 ) -> Iterator[Batch]:
     """Collate batches in a background thread, `depth` ahead of the consumer.
 
@@ -113,7 +137,7 @@ def prefetch_batches(
             for index in batches:
                 if stop.is_set():
                     return
-                _put(q, collate(tokens, index, pad_id, max_length, pin), stop)
+                _put(q, collate(tokens, index, pad_id, max_length, pin, multiple), stop)
             _put(q, done, stop)
         except BaseException as e:  # handed to the consumer, which re-raises it
             _put(q, e, stop)

@@ -1,7 +1,8 @@
 """E5Encoder: mE5 (or any BERT-like) encoder on plain transformers, implementing mteb's EncoderProtocol.
 
 The numerics follow the authors (unilm e5/): mean pooling over non-padding tokens, max_length 512 truncation,
-batches padded to a multiple of 8, fp16 + autocast on CUDA, L2 normalisation per task type. Build one with
+batches padded to a multiple of 8 on CUDA (to the longest text on CPU, where padding is only extra work), fp16 +
+autocast on CUDA, L2 normalisation per task type. Build one with
 `evaluation.models.loading.load_encoder`.
 """
 
@@ -16,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from evaluation.errors import ConfigError
-from evaluation.models.batching import length_sorted_batches, prefetch_batches, tokenize
+from evaluation.models.batching import length_sorted_batches, pad_multiple, prefetch_batches, tokenize
 from evaluation.models.pooling import POOLINGS, pool
 from evaluation.models.prompts import Role, format_inputs, should_normalize
 
@@ -91,13 +92,17 @@ class E5Encoder:
     ) -> np.ndarray:
         """[len(tokens), dim] in input order; batches run longest first."""
         out = np.zeros((len(tokens), self.dim), np.float32)
-        batches = length_sorted_batches(tokens.lengths, batch_size, self.cfg.max_length if fixed_padding else None)
+        multiple = pad_multiple(self.device)  # 8 for CUDA's tensor cores; on CPU padding is only extra work
+        batches = length_sorted_batches(
+            tokens.lengths, batch_size, self.cfg.max_length if fixed_padding else None, multiple=multiple
+        )
         stream = prefetch_batches(
             tokens,
             batches,
             pad_id=self.tokenizer.pad_token_id,
             max_length=self.cfg.max_length,
             pin=self.device.type == "cuda",
+            multiple=multiple,
         )
         pending = None  # (index, embeddings still on the device) of the previous batch
         with tqdm(total=len(tokens), unit="text", desc="encoding", disable=not show_progress) as bar:

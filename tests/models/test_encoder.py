@@ -39,6 +39,20 @@ def test_sorted_batches_equal_one_at_a_time_in_input_order(minilm_encoder):
     assert np.abs(batched - single).max() < 1e-5
 
 
+def test_cpu_batches_are_padded_to_their_longest_text_only(minilm_encoder, monkeypatch):
+    """Multiples of 8 are for CUDA's tensor cores; on CPU every padded column is extra work."""
+    widths, forward = [], minilm_encoder._forward
+
+    def recording(input_ids, attention_mask, normalize):
+        widths.append((input_ids.shape[1], int(attention_mask.sum(dim=1).max())))
+        return forward(input_ids, attention_mask, normalize)
+
+    monkeypatch.setattr(minilm_encoder, "_forward", recording)
+    minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=3, show_progress=False)
+    assert widths and all(width == longest for width, longest in widths)
+    assert any(width % 8 for width, _ in widths)
+
+
 def test_identical_texts_are_encoded_once(minilm_encoder):
     out = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=4, show_progress=False)
     assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.models.batching import collate, length_sorted_batches, prefetch_batches, tokenize
+from evaluation.models.batching import collate, length_sorted_batches, pad_multiple, prefetch_batches, tokenize
 from evaluation.models.pooling import cls_pool, mean_pool, pool
 
 
@@ -71,3 +71,23 @@ def test_prefetch_reraises_errors_from_the_thread():
     tokens = tokenize(_Tok(), ["abc"], max_length=8)
     with pytest.raises(IndexError):
         list(prefetch_batches(tokens, [np.array([5])], pad_id=0, max_length=8, pin=False))
+
+
+def test_padding_multiple_is_8_on_cuda_and_1_on_cpu():
+    assert pad_multiple("cuda") == pad_multiple(torch.device("cuda:1")) == 8
+    assert pad_multiple("cpu") == pad_multiple(torch.device("cpu")) == 1
+
+
+def test_collate_with_multiple_1_pads_to_the_longest_only():
+    tokens = tokenize(_Tok(), ["ab", "abcdefghij", "a" * 50], max_length=20)
+    batch = collate(tokens, np.array([1, 0]), pad_id=0, max_length=20, pin=False, multiple=1)
+    assert batch.input_ids.shape == (2, 12) and batch.attention_mask.sum(dim=1).tolist() == [12, 4]
+    got = list(prefetch_batches(tokens, [np.array([1, 0])], pad_id=0, max_length=20, pin=False, multiple=1))
+    assert got[0].input_ids.shape == (2, 12)
+
+
+def test_fixed_width_groups_follow_the_multiple():
+    lengths = np.array([3, 9, 3, 7, 9, 1])
+    assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
+    by_length = length_sorted_batches(lengths, 4, max_length=512, multiple=1)
+    assert [b.tolist() for b in by_length] == [[1, 4], [3], [0, 2], [5]]
