@@ -53,6 +53,22 @@ def test_cpu_batches_are_padded_to_their_longest_text_only(minilm_encoder, monke
     assert any(width % 8 for width, _ in widths)
 
 
+def test_chunked_tokenisation_overlapping_the_forward_gives_the_same_vectors(minilm_encoder, monkeypatch):
+    """Chunks of texts are tokenised in a background thread while the previous chunk encodes (for the GPU)."""
+    import evaluation.models.encoder as encoder_module
+
+    whole = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False)
+    fixed = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False,
+                                            fixed_padding=True)
+    monkeypatch.setattr(encoder_module, "TOKENIZE_CHUNK_TEXTS", 3)
+    chunked = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False)
+    assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1 and minilm_encoder.last_stats["tokenize_s"] > 0
+    assert np.abs(chunked - whole).max() < 1e-5 and np.array_equal(chunked[0], chunked[4])
+    fixed_chunked = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False,
+                                                    fixed_padding=True)
+    assert np.array_equal(fixed_chunked, fixed)  # a text's width is its own: the same bits whatever the chunking
+
+
 def test_identical_texts_are_encoded_once(minilm_encoder):
     out = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=4, show_progress=False)
     assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1
