@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import RunConfig
-from evaluation.data.registry import has_local_source, load_local, local_base
+from evaluation.data.registry import has_local_source, load_local, local_base, local_subsets
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
 from evaluation.suites import TaskSpec
@@ -23,9 +23,16 @@ def local_root(cfg: RunConfig, task_name: str) -> tuple[Path | None, str | None]
     if not has_local_source(task_name) or (cfg.data.root is None and override is None):
         return None, None
     root = Path(cfg.data.root) if cfg.data.root else Path(override)
-    if override is None and not local_base(task_name, root).exists():
+    if override is None and not _has_local_copy(task_name, root):
         return None, None
     return root, override
+
+
+def _has_local_copy(task_name: str, root: Path) -> bool:
+    if local_base(task_name, root).exists():
+        return True
+    # MIRACL / Mr.TyDi topics + qrels ship apart from their (huge) corpora: those alone make a local copy
+    return task_name in ("MIRACLRetrieval", "MrTidyRetrieval") and bool(local_subsets(task_name, root))
 
 
 def hub_hint(cfg: RunConfig, task_name: str) -> str:
