@@ -62,7 +62,7 @@ def run(quick: bool = False, *, n: int | None = None, reps: int | None = None,
     from evaluation.search import exact_topk
 
     n = n or (100_000 if quick else 1_000_000)
-    reps = reps or (3 if quick else 2)
+    reps = reps or 3
     chunk_mb = chunk_mb or RunConfig.search_chunk_mb
     chunk_bytes = chunk_mb << 20
     paths = make_shards(n)

@@ -118,6 +118,7 @@ def _round(x: float | None, digits: int = 4) -> float | None:
 class Timing:
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    tries: list[list[float]] = field(default_factory=list)  # paired_pieces with repeats: every try's wall time
 
     @property
     def total(self) -> float:
@@ -128,8 +129,11 @@ class Timing:
         return statistics.median(self.wall)
 
     def to_json(self) -> dict[str, Any]:
-        return {"wall_s": [_round(w, 5) for w in self.wall], "cpu_s": [_round(c, 5) for c in self.cpu],
-                "total_wall_s": _round(self.total), "median_wall_s": _round(self.median)}
+        out = {"wall_s": [_round(w, 5) for w in self.wall], "cpu_s": [_round(c, 5) for c in self.cpu],
+               "total_wall_s": _round(self.total), "median_wall_s": _round(self.median)}
+        if self.tries:
+            out["tries_wall_s"] = [[_round(w, 5) for w in t] for t in self.tries]
+        return out
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -150,18 +154,27 @@ def interleaved(variants: dict[str, Callable[[], Any]], reps: int) -> dict[str, 
     return out
 
 
-def paired_pieces(variants: dict[str, Callable[[int], Any]], n_pieces: int) -> dict[str, Timing]:
+def paired_pieces(variants: dict[str, Callable[[int], Any]], n_pieces: int, repeats: int = 1) -> dict[str, Timing]:
     """Piece i of every variant back to back (rotating the order), for i in range(n_pieces).
 
     Each variant's total over all pieces is the same work as one whole run; the pairing cancels load that
-    changes on the scale of a piece or slower.
+    changes on the scale of a piece or slower. With ``repeats`` > 1 the variants of a piece run in a palindrome
+    (A B C C B A ...) and each keeps its fastest try: foreign load only ever adds time, so the minimum of tries
+    taken seconds apart is the least disturbed one (all tries are kept in ``Timing.tries``).
     """
     names, out = list(variants), {n: Timing() for n in variants}
     for i in range(n_pieces):
-        for name in names[i % len(names):] + names[: i % len(names)]:
-            wall, cpu, _ = timed(lambda name=name, i=i: variants[name](i))
+        order = names[i % len(names):] + names[: i % len(names)]
+        tries: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
+        for r in range(repeats):
+            for name in order if r % 2 == 0 else order[::-1]:
+                wall, cpu, _ = timed(lambda name=name, i=i: variants[name](i))
+                tries[name].append((wall, cpu))
+        for name, got in tries.items():
+            wall, cpu = min(got)
             out[name].wall.append(wall)
             out[name].cpu.append(cpu)
+            out[name].tries.append([w for w, _ in got])
     return out
 
 
