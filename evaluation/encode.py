@@ -21,7 +21,7 @@ from evaluation.models.prompts import format_inputs, should_normalize
 @dataclass
 class TextEmbedder:
     cfg: RunConfig
-    encoder: Any  # evaluation.models.encoder.E5Encoder
+    encoder: Any  # evaluation.models.lazy.LazyEncoder (or an E5Encoder)
     cache: EmbeddingCache | None
 
     @property
@@ -45,6 +45,16 @@ class TextEmbedder:
 
         # a large outer batch lets the encoder sort by length across many texts; the cache stores per batch
         return cached_encode(self.cache, keys, run_model, batch_size=max(4096, self.cfg.batch_size))
+
+
+def lazy_embedder(cfg: RunConfig, *, cache: bool | None = None, loader=None) -> TextEmbedder:
+    """A TextEmbedder whose model loads on its first forward pass (see evaluation.models.lazy); with the run's
+    embedding cache unless ``cache=False``."""
+    from evaluation.models.lazy import LazyEncoder
+
+    use_cache = cfg.cache.enabled if cache is None else cache
+    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader)
+    return TextEmbedder(cfg, encoder, EmbeddingCache(cfg.cache.dir, "texts") if use_cache else None)
 
 
 def role_for_prompt_type(prompt_type: Any) -> str | None:

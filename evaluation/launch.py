@@ -244,30 +244,6 @@ def new_sweep_dir(cfg) -> Path:
     return d
 
 
-# ------------------------------------------------------------------------------------------------ fingerprints
-
-
-def predicted_fingerprint(model_cfg, device: str) -> str | None:
-    """The encoder fingerprint ``load_encoder`` will report, without loading weights (None if unknowable).
-
-    Lets a worker whose shards are all stored skip loading the model, and lets the driver check that the workers
-    encoded with the dtype it will use itself. Must match ``evaluation.models.loading.load_encoder``; the worker
-    checks that after any real load and falls back to the real fingerprint if they ever differ.
-    """
-    from evaluation.models.loading import dir_fingerprint, local_model_dir, resolve_device, resolve_dtype
-
-    dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
-    local = local_model_dir(model_cfg)
-    if local is not None:
-        weights = f"sha256:{dir_fingerprint(local)}"
-    elif model_cfg.revision:
-        weights = f"{model_cfg.name}@{model_cfg.revision}"
-    else:
-        return None  # an unpinned hub model: the commit is known only after loading
-    dtype_name = str(dtype).removeprefix("torch.")
-    return f"{weights}|pool={model_cfg.pooling}|max_length={model_cfg.max_length}|dtype={dtype_name}"
-
-
 # ------------------------------------------------------------------------------------------------ receipts
 
 
@@ -413,6 +389,8 @@ def check_sweep(cfg, outcome: SweepOutcome) -> None:
             + (f"\n  last error: {tail}" if tail else "")
             + "\nFinished shards are kept: rerun the same command to compute only the unfinished ones."
         )
+    from evaluation.models.loading import predicted_fingerprint
+
     expected = predicted_fingerprint(cfg.model, cfg.device)
     seen = {r.get("fingerprint") for r in outcome.receipts.values() if r.get("fingerprint")}
     if expected and seen and seen != {expected}:
@@ -494,11 +472,11 @@ def unfinished_shards(cfg, work) -> list[int]:
     """Shard indices with some (task, language) item not stored yet: the ones a sweep has to run. All of them when
     that cannot be told without loading data or the model (hub data, an unpinned hub model)."""
     from evaluation.retrieval import shard_key
-    from evaluation.worker import LazyEmbedder, corpus_count, local_corpus_file
+    from evaluation.worker import corpus_count, local_corpus_file, worker_embedder
 
     everything = list(range(cfg.shards))
-    emb = LazyEmbedder(cfg)
-    if emb.predicted is None:
+    emb = worker_embedder(cfg)
+    if emb.encoder.predicted is None:
         return everything
     todo: set[int] = set()
     for spec in work:

@@ -28,23 +28,13 @@ from evaluation.task_data import data_source
 log = logging.getLogger(__name__)
 
 
-class LazyContext:
-    """Loads the model only when some task actually needs computing (a fully cached rerun loads nothing)."""
+def task_context(cfg: RunConfig):
+    """The run's TaskContext; its encoder loads weights on the first forward pass, so a fully cached rerun
+    (embeddings and shards stored) loads no model."""
+    from evaluation.encode import lazy_embedder
+    from evaluation.task_eval import TaskContext
 
-    def __init__(self, cfg: RunConfig):
-        self.cfg, self._ctx = cfg, None
-
-    def get(self):
-        if self._ctx is None:
-            from evaluation.cache import EmbeddingCache
-            from evaluation.encode import TextEmbedder
-            from evaluation.models.loading import load_encoder
-            from evaluation.task_eval import TaskContext
-
-            encoder = load_encoder(self.cfg.model, device=self.cfg.device, protocol=self.cfg.protocol)
-            cache = EmbeddingCache(self.cfg.cache.dir, "texts") if self.cfg.cache.enabled else None
-            self._ctx = TaskContext(self.cfg, TextEmbedder(self.cfg, encoder, cache))
-        return self._ctx
+    return TaskContext(cfg, lazy_embedder(cfg))
 
 
 def _subtask_specs(spec: TaskSpec) -> list[TaskSpec] | None:
@@ -55,7 +45,7 @@ def _subtask_specs(spec: TaskSpec) -> list[TaskSpec] | None:
             for t in task.metadata.tasks]
 
 
-def run_spec(cfg: RunConfig, lazy: LazyContext, spec: TaskSpec):
+def run_spec(cfg: RunConfig, ctx, spec: TaskSpec):
     """Evaluate one task (or an aggregate's subtasks) and write its TaskResult; returns it (or None if skipped)."""
     from mteb import TaskResult
 
@@ -68,19 +58,19 @@ def run_spec(cfg: RunConfig, lazy: LazyContext, spec: TaskSpec):
     subtasks = _subtask_specs(spec)
     start = time.perf_counter()
     if subtasks is not None:  # CQADupstackRetrieval: mean of its 12 subforums, combined by mteb
-        parts = [run_spec(cfg, lazy, sub) for sub in subtasks]
+        parts = [run_spec(cfg, ctx, sub) for sub in subtasks]
         result = fresh_task(spec.name).combine_task_results(parts)
     else:
-        ctx = lazy.get()
         scores = evaluate_spec(ctx, spec)
+        ctx.computed += 1
         result = TaskResult.from_task_results(fresh_task(spec.name), {spec.split: scores},
                                               evaluation_time=time.perf_counter() - start)
-    write_task_result(path, result, _provenance(cfg, lazy, spec))
+    write_task_result(path, result, _provenance(cfg, ctx, spec))
     return result
 
 
-def _provenance(cfg: RunConfig, lazy: LazyContext, spec: TaskSpec) -> dict:
-    enc = lazy.get().embedder.encoder
+def _provenance(cfg: RunConfig, ctx, spec: TaskSpec) -> dict:
+    enc = ctx.embedder.encoder
     return provenance(cfg.model, protocol=cfg.protocol, dtype=str(enc.dtype).replace("torch.", ""),
                       device=str(enc.device), fingerprint=enc.model_fingerprint(),
                       data_source={spec.name: data_source(cfg, spec)},
@@ -102,10 +92,10 @@ def run(cfg: RunConfig) -> list:
         from evaluation.launch import encode_shards_with_launcher
 
         encode_shards_with_launcher(cfg, specs)
-    lazy = LazyContext(cfg)
-    results = [run_spec(cfg, lazy, spec) for spec in specs]
-    if lazy._ctx is not None:
-        write_model_meta(revision_dir(cfg.output.dir, cfg.model), cfg.model, lazy.get().embedder.encoder.dim)
+    ctx = task_context(cfg)
+    results = [run_spec(cfg, ctx, spec) for spec in specs]
+    if ctx.computed:
+        write_model_meta(revision_dir(cfg.output.dir, cfg.model), cfg.model, ctx.embedder.encoder.dim)
     print(summary_table(results))
     return results
 

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 class TaskContext:
     cfg: RunConfig
     embedder: TextEmbedder
+    computed: int = 0  # tasks scored in this run (not skipped as complete)
 
     @property
     def shard_root(self) -> Path:

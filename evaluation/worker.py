@@ -40,7 +40,6 @@ from evaluation.compose import conf_dir
 from evaluation.config import RunConfig, register_configs
 from evaluation.launch import (
     RECEIPTS,
-    predicted_fingerprint,
     receipt_path,
     register_gpus_launcher,
     resource_errors,
@@ -54,46 +53,23 @@ register_gpus_launcher()
 _ENCODERS: dict[str, object] = {}  # one loaded model per process, reused across the jobs a process runs
 
 
-class _FingerprintChanged(Exception):
-    """The real encoder fingerprint differs from the predicted one: recompute the shard key."""
+def _load_once(model_cfg, *, device: str, protocol: str):
+    key = OmegaConf.to_yaml(OmegaConf.structured(model_cfg)) + f"|{device}|{protocol}"
+    if key not in _ENCODERS:
+        from evaluation.models import loading
+
+        t0 = time.perf_counter()
+        _ENCODERS[key] = loading.load_encoder(model_cfg, device=device, protocol=protocol)
+        log.info("loaded %s on %s in %.1f s", model_cfg.name, _ENCODERS[key].device, time.perf_counter() - t0)
+    return _ENCODERS[key]
 
 
-class LazyEmbedder:
-    """What ``shard_key`` / ``encode_shard`` need of a TextEmbedder (``cfg``, ``fingerprint``, ``encoder``), with
-    the model loaded only when a shard actually has to be encoded."""
+def worker_embedder(cfg: RunConfig):
+    """What ``shard_key`` / ``encode_shard`` need: a TextEmbedder (no text cache: shards are the cache) whose model
+    loads only when a shard actually has to be encoded, once per process."""
+    from evaluation.encode import lazy_embedder
 
-    def __init__(self, cfg: RunConfig):
-        self.cfg = cfg
-        self._encoder = None
-        self.predicted = predicted_fingerprint(cfg.model, cfg.device)
-        self.loads = 0  # encoder accesses = shards encoded
-
-    @property
-    def fingerprint(self) -> str:
-        if self._encoder is not None:
-            return self._encoder.model_fingerprint()
-        return self.predicted or self.encoder.model_fingerprint()
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            key = OmegaConf.to_yaml(OmegaConf.structured(self.cfg.model)) + f"|{self.cfg.device}|{self.cfg.protocol}"
-            if key not in _ENCODERS:
-                from evaluation.models.loading import load_encoder
-
-                t0 = time.perf_counter()
-                _ENCODERS[key] = load_encoder(self.cfg.model, device=self.cfg.device, protocol=self.cfg.protocol)
-                log.info("loaded %s on %s in %.1f s", self.cfg.model.name, _ENCODERS[key].device,
-                         time.perf_counter() - t0)
-            self._encoder = _ENCODERS[key]
-            real = self._encoder.model_fingerprint()
-            if self.predicted is not None and real != self.predicted:
-                log.warning("encoder fingerprint %s differs from the predicted %s; using the real one (shards "
-                            "stored under the predicted key are not reused)", real, self.predicted)
-                self.predicted = None
-                raise _FingerprintChanged(real)
-        self.loads += 1
-        return self._encoder
+    return lazy_embedder(cfg, cache=False, loader=_load_once)
 
 
 def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
@@ -179,37 +155,18 @@ def local_corpus_file(cfg: RunConfig, spec, subset: str) -> tuple[Path, str] | N
 
 
 def read_corpus_window(path: Path, id_key: str, n_docs: int, start: int, end: int):
-    """A Corpus of length ``n_docs`` holding only documents ``start..end`` (file order, blank lines skipped, fields
-    read exactly as evaluation/data/beir.py and trec.py read them): memory and JSON parsing bounded by the shard."""
-    import json
-
-    from evaluation.data._files import str_field
+    """A Corpus of length ``n_docs`` holding only documents ``start..end`` (file order, blank lines skipped, read by
+    the loaders' own reader): memory and JSON parsing bounded by the shard."""
+    from evaluation.data._files import read_corpus_jsonl
     from evaluation.data.types import Corpus
     from evaluation.errors import DataFileError
-    from evaluation.trec_io import open_text
 
-    ids, titles, texts = [], [], []
-    i = 0
-    with open_text(path) as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            if i >= end:
-                break
-            if i >= start:
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataFileError(path, lineno, f"expected a JSON object, got invalid JSON ({e.msg})") from None
-                if not isinstance(obj, dict):
-                    raise DataFileError(path, lineno, f"expected a JSON object, got {type(obj).__name__}")
-                ids.append(str_field(path, lineno, obj, id_key))
-                titles.append(str_field(path, lineno, obj, "title", required=False))
-                texts.append(str_field(path, lineno, obj, "text"))
-            i += 1
-    if len(ids) != end - start:
-        raise DataFileError(path, None, f"has {i} documents now, {n_docs} when it was counted: changed while running?")
-    return Corpus(_Window(n_docs, start, ids), _Window(n_docs, start, titles), _Window(n_docs, start, texts))
+    window = read_corpus_jsonl(path, id_key, start, end)
+    if len(window) != end - start:
+        raise DataFileError(path, None, f"has fewer documents than the {n_docs} counted before: changed while "
+                                        f"running?")
+    return Corpus(_Window(n_docs, start, window.ids), _Window(n_docs, start, window.titles),
+                  _Window(n_docs, start, window.texts))
 
 
 def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
@@ -232,7 +189,7 @@ def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
     return data.corpus
 
 
-def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, corpus, index: int) -> dict:
+def encode_item(emb, cfg: RunConfig, spec, subset: str, corpus, index: int) -> dict:
     """Make shard ``index`` of one (task, subset) corpus exist on disk; returns what happened."""
     from filelock import Timeout
 
@@ -242,33 +199,29 @@ def encode_item(emb: LazyEmbedder, cfg: RunConfig, spec, subset: str, corpus, in
 
     root = Path(cfg.cache.dir)
     t0 = time.perf_counter()
-    before = emb.loads
-    for _ in range(2):  # a second pass only if the real fingerprint differs from the predicted one
-        key = shard_key(emb, spec, subset, len(corpus), cfg.shards)
-        rng = key.range(index)
-        paths = shard_paths(root, key, index)
-        gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
-        what = f"encoding {spec.name}/{subset} shard {index + 1}/{cfg.shards} ({rng.size} docs)"
-        # One encoder per shard at a time, across processes and hosts: a second worker (a duplicate Slurm task,
-        # a concurrent rerun) waits here and then finds the shard stored instead of encoding it again.
-        claim = locked(paths.npy.with_suffix(".encode"))
-        try:
-            claim.acquire(timeout=0)
-        except Timeout:
-            log.info("%s/%s shard %d/%d is being encoded by another worker; waiting for it", spec.name, subset,
-                     index + 1, cfg.shards)
-            claim.acquire()
-        try:
-            with resource_errors(cfg, what, gb):
-                encode_shard(emb, spec, subset, corpus, key, index, root)
-            break
-        except _FingerprintChanged:
-            continue
-        finally:
-            claim.release()
+    before = emb.encoder.forward_calls
+    key = shard_key(emb, spec, subset, len(corpus), cfg.shards)
+    rng = key.range(index)
+    paths = shard_paths(root, key, index)
+    gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
+    what = f"encoding {spec.name}/{subset} shard {index + 1}/{cfg.shards} ({rng.size} docs)"
+    # One encoder per shard at a time, across processes and hosts: a second worker (a duplicate Slurm task,
+    # a concurrent rerun) waits here and then finds the shard stored instead of encoding it again.
+    claim = locked(paths.npy.with_suffix(".encode"))
+    try:
+        claim.acquire(timeout=0)
+    except Timeout:
+        log.info("%s/%s shard %d/%d is being encoded by another worker; waiting for it", spec.name, subset,
+                 index + 1, cfg.shards)
+        claim.acquire()
+    try:
+        with resource_errors(cfg, what, gb):
+            encode_shard(emb, spec, subset, corpus, key, index, root)
+    finally:
+        claim.release()
     return {"task": spec.name, "subset": subset, "split": spec.split, "key": key.digest(), "start": rng.start,
-            "end": rng.end, "encoded": emb.loads > before, "seconds": round(time.perf_counter() - t0, 3),
-            "npy": str(paths.npy)}
+            "end": rng.end, "encoded": emb.encoder.forward_calls > before,
+            "seconds": round(time.perf_counter() - t0, 3), "npy": str(paths.npy)}
 
 
 def encode_worker_shard(cfg: RunConfig) -> dict:
@@ -286,7 +239,7 @@ def encode_worker_shard(cfg: RunConfig) -> dict:
 
         torch.set_num_threads(int(threads))
     started = time.time()
-    emb = LazyEmbedder(cfg)
+    emb = worker_embedder(cfg)
     hub_tasks: dict = {}
     items = []
     for spec in retrieval_work(resolve_suite(cfg.suite, cfg.tasks, cfg.langs)):
@@ -294,15 +247,16 @@ def encode_worker_shard(cfg: RunConfig) -> dict:
             corpus = shard_corpus(cfg, spec, subset, hub_tasks)
             items.append(encode_item(emb, cfg, spec, subset, corpus, cfg.shard))
             del corpus
-    encoder = emb._encoder
+    encoder = emb.encoder
     return {
         "status": "ok",
         "shard": cfg.shard,
         "shards": cfg.shards,
         "items": items,
-        "fingerprint": emb.fingerprint if (encoder is not None or emb.predicted) else None,
-        "device": str(encoder.device) if encoder is not None else None,
-        "dtype": str(encoder.dtype).removeprefix("torch.") if encoder is not None else None,
+        # an unpinned hub model's fingerprint is known only once it is loaded
+        "fingerprint": emb.fingerprint if encoder.loaded or encoder.predicted else None,
+        "device": str(encoder.device),
+        "dtype": str(encoder.dtype).removeprefix("torch."),
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "worker": os.environ.get("ME5_EVAL_WORKER"),

@@ -14,7 +14,6 @@ import errno
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -29,39 +28,12 @@ from evaluation.compose import compose_run_config
 from evaluation.errors import DataFileError, Me5EvalError
 from evaluation.runner import run_from_overrides
 
-N_DOCS, N_QUERIES = 64, 16
+N_DOCS = 64  # mini_scifact (tests/conftest.py)
 RUN_TIMEOUT_S = 300
 MINILM_DIR = "sentence-transformers__all-MiniLM-L6-v2/8b3219a92973c328a8e22fadcfa821b5dc75636a"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-def write_mini_beir(src: Path, dst: Path, n_docs: int = N_DOCS, n_queries: int = N_QUERIES) -> Path:
-    """A real-data BEIR subsample: the first ``n_queries`` judged test queries, all their judged documents, and
-    random other documents (seed 0) up to ``n_docs``, in the original corpus order."""
-    head, *rows = (src / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
-    rows = [r.split("\t") for r in rows if r.strip()]
-    qids = list(dict.fromkeys(r[0] for r in rows))[:n_queries]
-    rows = [r for r in rows if r[0] in qids]
-    judged = {r[1] for r in rows}
-    lines = (src / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
-    ids = [json.loads(line)["_id"] for line in lines]
-    others = [i for i, d in enumerate(ids) if d not in judged]
-    random.Random(0).shuffle(others)
-    keep = sorted([i for i, d in enumerate(ids) if d in judged] + others[: n_docs - len(judged)])
-    (dst / "qrels").mkdir(parents=True)
-    (dst / "corpus.jsonl").write_text("".join(lines[i] + "\n" for i in keep), encoding="utf-8")
-    queries = [q for q in (src / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-               if q.strip() and json.loads(q)["_id"] in qids]
-    (dst / "queries.jsonl").write_text("".join(q + "\n" for q in queries), encoding="utf-8")
-    (dst / "qrels" / "test.tsv").write_text("\n".join([head, *("\t".join(r) for r in rows)]) + "\n", encoding="utf-8")
-    return dst
-
-
-@pytest.fixture(scope="module")
-def mini_scifact(data_root, tmp_path_factory) -> Path:
-    return write_mini_beir(data_root / "beir" / "scifact", tmp_path_factory.mktemp("data") / "scifact")
 
 
 def overrides(corpus: Path, base: Path, *extra: str) -> list[str]:
@@ -302,7 +274,7 @@ class _StubEncoder:
     """Random unit vectors instead of a model (the out-of-disk case needs no real encoding)."""
 
     def __init__(self, cfg):
-        from evaluation.launch import predicted_fingerprint
+        from evaluation.models.loading import predicted_fingerprint
 
         self.fp, self.dim, self.device, self.dtype = predicted_fingerprint(cfg, "cpu"), cfg.dim, "cpu", "float32"
 
@@ -355,13 +327,13 @@ def test_two_workers_never_encode_the_same_shard(mini_scifact, tmp_path):
     from evaluation.shards import shard_paths
     from evaluation.suites import resolve_suite
     from evaluation.task_data import load_subset
-    from evaluation.worker import LazyEmbedder
+    from evaluation.worker import worker_embedder
 
     ov = overrides(mini_scifact, tmp_path, "shards=4")
     cfg = compose_run_config(ov)
     [spec] = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     n_docs = len(load_subset(cfg, spec, "default").corpus)
-    key = shard_key(LazyEmbedder(cfg), spec, "default", n_docs, 4)
+    key = shard_key(worker_embedder(cfg), spec, "default", n_docs, 4)
     npy = shard_paths(tmp_path / "cache", key, 1).npy
     lock = locked(npy.with_suffix(".encode"))
     lock.acquire()

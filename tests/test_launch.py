@@ -25,11 +25,11 @@ from evaluation.launch import (
     check_sweep,
     format_value,
     launcher_overrides,
-    predicted_fingerprint,
     resource_errors,
     worker_command,
     write_worker_config,
 )
+from evaluation.models.loading import predicted_fingerprint
 from evaluation.shards import ShardKey
 
 # ------------------------------------------------------------------------------------------------ configs
@@ -345,3 +345,14 @@ def test_check_sweep_expects_receipts_only_for_the_swept_shards(tmp_path):
     check_sweep(_cfg(shards=4), SweepOutcome(tmp_path, 0, 1.0, {2: _receipt(2)}, [2]))
     with pytest.raises(SweepError, match="unfinished shards: 3 of 4"):
         check_sweep(_cfg(shards=4), SweepOutcome(tmp_path, 0, 1.0, {2: _receipt(2)}, [2, 3]))
+
+
+def test_a_corpus_that_shrank_after_counting_is_an_error_naming_the_file(tmp_path):
+    from evaluation.errors import DataFileError
+    from evaluation.worker import read_corpus_window
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(f'{{"_id": "d{i}", "text": "t{i}"}}\n' for i in range(4)))
+    assert read_corpus_window(path, "_id", 6, 2, 4).ids[2:4] == ["d2", "d3"]
+    with pytest.raises(DataFileError, match=r"corpus.jsonl: has fewer documents than the 6 counted before"):
+        read_corpus_window(path, "_id", 6, 4, 6)

@@ -91,6 +91,22 @@ def test_rerun_resumes_without_loading_the_model(minilm_run, monkeypatch):
 
 
 @pytest.mark.slow
+def test_warm_recompute_scores_from_the_cache_without_loading_the_model(minilm_run, monkeypatch, tmp_path):
+    """output.overwrite=true re-scores every task; with every embedding cached no weights are loaded."""
+    import evaluation.models.loading as loading
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a fully cached rerun must not load the model")
+
+    monkeypatch.setattr(loading, "load_encoder", no_model)
+    overrides = [o for o in minilm_run["overrides"] if not o.startswith("output.dir=")]
+    again = run_from_overrides([*overrides, f"output.dir={tmp_path}", "output.overwrite=true"])
+    first = {name: r.get_score() for name, r in minilm_run["results"].items()}
+    assert {r.task_name: r.get_score() for r in again} == pytest.approx(first, abs=1e-9)
+    assert (tmp_path / MINILM / REVISION / "model_meta.json").is_file()
+
+
+@pytest.mark.slow
 def test_make_eval_command_line_writes_results_mteb_loads(data_root, tmp_path, minilm_run, shared_cache_dir):
     """`make eval MODEL=minilm SUITE=mteb-en TASKS=STSBenchmark,SciFact DATA=...` is this command line."""
     out = tmp_path / "results"

@@ -51,7 +51,7 @@ class E5Encoder:
             raise ConfigError(f"model.pooling={model_cfg.pooling!r} is not one of {', '.join(POOLINGS)}")
         self.model, self.tokenizer, self.cfg = model.eval(), tokenizer, model_cfg
         self.device, self.dtype, self.protocol = device, dtype, protocol
-        self.dim = _check_dim(model, model_cfg)
+        self.dim = check_dim(int(model.config.hidden_size), model_cfg)  # mean/cls pooling keep the hidden size
         self._fingerprint = fingerprint
         self._meta: ModelMeta | None = None
         self.last_stats: dict[str, float] = {}  # texts, unique, tokenize_s, encode_s (whole call) of the last call
@@ -199,7 +199,7 @@ class E5Encoder:
     @property
     def mteb_model_meta(self) -> ModelMeta:
         if self._meta is None:
-            self._meta = _model_meta(self.cfg, self.dim)
+            self._meta = model_meta(self.cfg, self.dim)
         return self._meta
 
 
@@ -215,8 +215,8 @@ def _dedupe(texts: list[str]) -> tuple[list[str], np.ndarray]:
     return list(position), inverse
 
 
-def _check_dim(model: torch.nn.Module, model_cfg: ModelConfig) -> int:
-    dim = int(model.config.hidden_size)  # mean/cls pooling keep the hidden size
+def check_dim(dim: int, model_cfg: ModelConfig) -> int:
+    """The model's embedding dim, if model.dim (when set) agrees."""
     if model_cfg.dim is not None and model_cfg.dim != dim:
         raise ConfigError(
             f"model {model_cfg.name} produces {dim}-dim embeddings but model.dim={model_cfg.dim}; "
@@ -225,7 +225,7 @@ def _check_dim(model: torch.nn.Module, model_cfg: ModelConfig) -> int:
     return dim
 
 
-def _model_meta(model_cfg: ModelConfig, dim: int) -> ModelMeta:
+def model_meta(model_cfg: ModelConfig, dim: int) -> ModelMeta:
     """mteb's registry entry when mteb knows the name (release date, languages, training data for the
     zero-shot flag), with our revision and dim; otherwise a minimal cosine-similarity entry."""
     import mteb

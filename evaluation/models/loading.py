@@ -6,6 +6,7 @@ A local dir never touches the network (local_files_only). Failures raise ModelLo
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -33,24 +34,49 @@ _MIB = 1 << 20
 
 def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
     """Load tokenizer + model onto `device` (auto: CUDA if visible) in model_cfg.dtype."""
-    _check_settings(model_cfg, protocol)
+    check_settings(model_cfg, protocol)
     dev = resolve_device(device)
     dtype = resolve_dtype(model_cfg.dtype, dev)
     local = local_model_dir(model_cfg)
     if local is not None:
         model, tokenizer = _from_pretrained(str(local), dtype, local_files_only=True)
-        weights = f"sha256:{dir_fingerprint(local)}"
+        fingerprint = predicted_fingerprint(model_cfg, str(dev))
     else:
         model, tokenizer = _load_from_hub(model_cfg.name, model_cfg.revision, dtype)
-        weights = f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}"
-    dtype_name = str(dtype).removeprefix("torch.")
-    fingerprint = f"{weights}|pool={model_cfg.pooling}|max_length={model_cfg.max_length}|dtype={dtype_name}"
+        fingerprint = _fingerprint(f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}", model_cfg, dtype)
     return E5Encoder(
         model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol, fingerprint=fingerprint
     )
 
 
-def _check_settings(model_cfg: ModelConfig, protocol: str) -> None:
+def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
+    """The fingerprint ``load_encoder`` reports, known without loading weights (None for an unpinned hub model:
+    its commit is known only after loading). Lets a warm rerun and a worker whose shards are stored skip the load."""
+    dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
+    local = local_model_dir(model_cfg)
+    if local is not None:
+        return _fingerprint(f"sha256:{dir_fingerprint(local)}", model_cfg, dtype)
+    if model_cfg.revision:
+        return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
+    return None
+
+
+def _fingerprint(weights: str, model_cfg: ModelConfig, dtype: torch.dtype) -> str:
+    """Weights + numerics (pooling, max_length, dtype): the model part of every cache and shard key."""
+    dtype_name = str(dtype).removeprefix("torch.")
+    return f"{weights}|pool={model_cfg.pooling}|max_length={model_cfg.max_length}|dtype={dtype_name}"
+
+
+def model_dim(model_cfg: ModelConfig) -> int | None:
+    """hidden_size from a local model's config.json (the embedding dim of mean/cls pooling); None if unknown."""
+    local = local_model_dir(model_cfg)
+    if local is None:
+        return None
+    dim = json.loads((local / "config.json").read_text(encoding="utf-8")).get("hidden_size")
+    return int(dim) if dim is not None else None
+
+
+def check_settings(model_cfg: ModelConfig, protocol: str) -> None:
     """Reject bad choices before spending minutes on loading weights."""
     for what, value, choices in (
         ("protocol", protocol, PROTOCOLS),
