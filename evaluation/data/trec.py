@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import count_lines, iter_jsonl, str_field
+from evaluation.data._files import count_lines, read_corpus_jsonl
 from evaluation.data.types import Corpus, RetrievalData
-from evaluation.errors import DataError, DataFileError
+from evaluation.errors import DataError
 from evaluation.trec_io import read_qrels, read_topics
 
 
@@ -45,17 +45,7 @@ def check_topics_qrels(
 
 def read_jsonl_corpus(path: str | Path) -> Corpus:
     """Mr.TyDi / MIRACL corpus: one ``{"docid", "title", "text"}`` per line (.jsonl or .jsonl.gz)."""
-    path = Path(path)
-    corpus = Corpus([], [], [])
-    seen: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path):
-        docid = str_field(path, lineno, obj, "docid")
-        if docid in seen:
-            raise DataFileError(path, lineno, f"duplicate docid {docid!r} (first at line {seen[docid]})")
-        seen[docid] = lineno
-        corpus.ids.append(docid)
-        corpus.titles.append(str_field(path, lineno, obj, "title", required=False))
-        corpus.texts.append(str_field(path, lineno, obj, "text"))
+    corpus = read_corpus_jsonl(Path(path), "docid")
     if not len(corpus):
         raise DataError(f"{path}: the corpus is empty (expected one JSON object per line)")
     return corpus

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 from pathlib import Path
 
@@ -28,36 +27,13 @@ from evaluation.runner import run_from_overrides
 pytestmark = pytest.mark.slow  # real-model runs; the Slurm/Ray ones are also marked `cluster` by conftest
 
 FULL = os.environ.get("ME5_EVAL_FULL_SCIFACT") == "1"
-N_DOCS, N_QUERIES = 64, 16
 MINILM_DIR = "sentence-transformers__all-MiniLM-L6-v2/8b3219a92973c328a8e22fadcfa821b5dc75636a"
 SWEEP_TIMEOUT_S = "1800" if FULL else "300"  # ME5_EVAL_SWEEP_TIMEOUT_S: the driver kills a sweep past this
 
 
-def write_mini_beir(src: Path, dst: Path, n_docs: int, n_queries: int) -> Path:
-    """The first ``n_queries`` judged test queries, all their judged documents, random others up to ``n_docs``."""
-    head, *rows = (src / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
-    rows = [r.split("\t") for r in rows if r.strip()]
-    qids = list(dict.fromkeys(r[0] for r in rows))[:n_queries]
-    rows = [r for r in rows if r[0] in qids]
-    judged = {r[1] for r in rows}
-    lines = (src / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
-    ids = [json.loads(line)["_id"] for line in lines]
-    others = [i for i, d in enumerate(ids) if d not in judged]
-    random.Random(0).shuffle(others)
-    keep = sorted([i for i, d in enumerate(ids) if d in judged] + others[: n_docs - len(judged)])
-    (dst / "qrels").mkdir(parents=True)
-    (dst / "corpus.jsonl").write_text("".join(lines[i] + "\n" for i in keep), encoding="utf-8")
-    queries = [q for q in (src / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-               if q.strip() and json.loads(q)["_id"] in qids]
-    (dst / "queries.jsonl").write_text("".join(q + "\n" for q in queries), encoding="utf-8")
-    (dst / "qrels" / "test.tsv").write_text("\n".join([head, *("\t".join(r) for r in rows)]) + "\n", encoding="utf-8")
-    return dst
-
-
 @pytest.fixture(scope="module")
-def scifact(data_root, tmp_path_factory) -> Path:
-    src = data_root / "beir" / "scifact"
-    return src if FULL else write_mini_beir(src, tmp_path_factory.mktemp("data") / "scifact", N_DOCS, N_QUERIES)
+def scifact(data_root, mini_scifact) -> Path:
+    return data_root / "beir" / "scifact" if FULL else mini_scifact
 
 
 def overrides(corpus: Path, base: Path, *extra: str) -> list[str]:

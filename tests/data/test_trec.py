@@ -98,7 +98,7 @@ def test_corpus_errors(tmp_path):
     with pytest.raises(DataError, match="the corpus is empty"):
         trec.read_trec_retrieval(*_files(tmp_path, corpus=[]))
     dup = [{"docid": "d1", "text": "x"}, {"docid": "d2", "text": "y"}, {"docid": "d1", "text": "z"}]
-    with pytest.raises(DataFileError, match=r"corpus.jsonl.gz:3: duplicate docid 'd1' \(first at line 1\)"):
+    with pytest.raises(DataFileError, match=r"corpus.jsonl.gz:3: duplicate document id 'd1' \(first at line 1\)"):
         trec.read_trec_retrieval(*_files(tmp_path, corpus=dup))
     with pytest.raises(DataFileError, match=r"corpus.jsonl.gz:1: expected key 'docid'"):
         trec.read_trec_retrieval(*_files(tmp_path, corpus=[{"id": "d1", "text": "x"}]))
