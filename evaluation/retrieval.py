@@ -42,8 +42,8 @@ class RetrievalOutcome:
 def corpus_inputs(corpus: Corpus, task_name: str, start: int = 0, end: int | None = None) -> list[str]:
     """Document texts: the authors' title+text join for MIRACL / Mr.TyDi, mteb's for mteb tasks."""
     join = join_title_text if task_name in TREC_SUITES else mteb_join_title_text
-    end = len(corpus) if end is None else end
-    return [join(corpus.titles[i], corpus.texts[i]) for i in range(start, end)]
+    part = corpus.window(start, len(corpus) if end is None else end)
+    return [join(title, text) for title, text in zip(part.titles, part.texts, strict=True)]
 
 
 def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, n_shards: int) -> ShardKey:

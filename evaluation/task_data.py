@@ -45,9 +45,9 @@ def uses_local_data(cfg: RunConfig, task_name: str) -> bool:
     return local_root(cfg, task_name)[0] is not None
 
 
-def load_subset(cfg: RunConfig, spec: TaskSpec, subset: str) -> Any:
+def load_subset(cfg: RunConfig, spec: TaskSpec, subset: str, lazy_corpus: bool = False) -> Any:
     root, override = local_root(cfg, spec.name)
-    return load_local(spec.name, subset, spec.split, root, override)
+    return load_local(spec.name, subset, spec.split, root, override, lazy_corpus)
 
 
 def data_source(cfg: RunConfig, spec: TaskSpec) -> str:

@@ -44,7 +44,8 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
     hub_task = None
     for subset in spec.subsets:
         if uses_local_data(cfg, spec.name):
-            data = load_subset(cfg, spec, subset)
+            # launcher workers encoded every shard: this process needs the docids, not ~30 GB of MIRACL-en text
+            data = load_subset(cfg, spec, subset, lazy_corpus=bool(cfg.launcher.hydra_launcher and cfg.shards > 1))
         else:
             if hub_task is None:
                 hub_task = fresh_task(spec.name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import count_lines, iter_jsonl, read_corpus_jsonl, require_file, str_field
+from evaluation.data._files import FileCorpus, count_lines, iter_jsonl, read_corpus_jsonl, require_file, str_field
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError, DataFileError
 from evaluation.trec_io import read_qrels
@@ -37,7 +37,8 @@ def read_beir_queries(path: str | Path) -> dict[str, str]:
     return queries
 
 
-def read_beir(directory: str | Path, split: str = "test") -> RetrievalData:
+def read_beir(directory: str | Path, split: str = "test", lazy_corpus: bool = False) -> RetrievalData:
+    """``lazy_corpus``: the corpus is a FileCorpus (ids in memory, texts read per shard window)."""
     directory = Path(directory)
     qrels_path = require_file(directory / "qrels" / f"{split}.tsv", f"BEIR qrels for split {split!r}")
     qrels = read_qrels(qrels_path)
@@ -46,7 +47,8 @@ def read_beir(directory: str | Path, split: str = "test") -> RetrievalData:
     if missing:
         raise DataError(f"{qrels_path}: {len(missing)} judged queries are not in queries.jsonl, e.g. {missing[:5]}")
     queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
-    corpus = read_beir_corpus(_jsonl(directory, "corpus"))
+    path = _jsonl(directory, "corpus")
+    corpus = FileCorpus(path, "_id") if lazy_corpus else read_beir_corpus(path)
     if not len(corpus):
         raise DataError(f"{directory}: the corpus is empty")
     return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)

@@ -58,6 +58,8 @@ class _Source:
     count: Callable[[dict[str, Path], str, str], dict[str, int | None]]
     subsets: Callable[[Path, Path], list[str]] = lambda root, base: ["default"]
     optional: frozenset[str] = frozenset()  # roles that may be missing when only counting
+    # retrieval sources: the same data with a FileCorpus (ids only, texts read per shard) instead of a Corpus
+    load_lazy: Callable[[dict[str, Path], str, str], Any] | None = None
 
 
 def _in(base: Path, *names: str) -> list[Path]:
@@ -115,6 +117,8 @@ def _trec_source(kind: str, split: str, iso: Callable[[str], str], subsets: tupl
         splits=(split,),
         files=files,
         load=lambda f, subset, split: trec.read_trec_retrieval(f["topics"], f["qrels"], f["corpus"]),
+        load_lazy=lambda f, subset, split: trec.read_trec_retrieval(f["topics"], f["qrels"], f["corpus"],
+                                                                    lazy_corpus=True),
         count=count,
         subsets=local,
         optional=frozenset({"corpus"}),
@@ -169,6 +173,7 @@ def _beir_source(folder: str, split: str) -> _Source:
             "corpus": [base / "corpus.jsonl", base / "corpus.jsonl.gz"],
         },
         load=lambda f, subset, split: beir.read_beir(f["qrels"].parent.parent, split),
+        load_lazy=lambda f, subset, split: beir.read_beir(f["qrels"].parent.parent, split, lazy_corpus=True),
         count=lambda f, subset, split: (lambda c: {**c, "texts": c["queries"] + c["documents"]})(
             beir.count_beir(f["qrels"].parent.parent, split)
         ),
@@ -285,10 +290,14 @@ def local_files(
     return found
 
 
-def load_local(task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None) -> Any:
-    """Load one (task, hf_subset, split) from local files into an evaluation.data.types object."""
+def load_local(task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None,
+               lazy_corpus: bool = False) -> Any:
+    """Load one (task, hf_subset, split) from local files into an evaluation.data.types object; ``lazy_corpus``:
+    a retrieval corpus as a FileCorpus (ids in memory, texts read per shard window) where the format allows."""
     _check_subset(task_name, subset, root, override)
-    return _source(task_name).load(local_files(task_name, subset, split, root, override), subset, split)
+    src = _source(task_name)
+    load = src.load_lazy if lazy_corpus and src.load_lazy else src.load
+    return load(local_files(task_name, subset, split, root, override), subset, split)
 
 
 def count_local(task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None) -> dict:

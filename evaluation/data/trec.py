@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import count_lines, read_corpus_jsonl
+from evaluation.data._files import FileCorpus, count_lines, read_corpus_jsonl
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
 from evaluation.trec_io import read_qrels, read_topics
@@ -43,9 +43,10 @@ def check_topics_qrels(
     return {qid: text for qid, text in topics.items() if qid in qrels}
 
 
-def read_jsonl_corpus(path: str | Path) -> Corpus:
-    """Mr.TyDi / MIRACL corpus: one ``{"docid", "title", "text"}`` per line (.jsonl or .jsonl.gz)."""
-    corpus = read_corpus_jsonl(Path(path), "docid")
+def read_jsonl_corpus(path: str | Path, lazy: bool = False) -> Corpus | FileCorpus:
+    """Mr.TyDi / MIRACL corpus: one ``{"docid", "title", "text"}`` per line (.jsonl or .jsonl.gz); ``lazy``: a
+    FileCorpus (ids in memory, texts read per shard window)."""
+    corpus = FileCorpus(Path(path), "docid") if lazy else read_corpus_jsonl(Path(path), "docid")
     if not len(corpus):
         raise DataError(f"{path}: the corpus is empty (expected one JSON object per line)")
     return corpus
@@ -59,10 +60,11 @@ def read_trec_queries(topics_path: str | Path, qrels_path: str | Path, allow_unj
 
 
 def read_trec_retrieval(
-    topics_path: str | Path, qrels_path: str | Path, corpus_path: str | Path, allow_unjudged: bool = False
+    topics_path: str | Path, qrels_path: str | Path, corpus_path: str | Path, allow_unjudged: bool = False,
+    lazy_corpus: bool = False,
 ) -> RetrievalData:
     queries, qrels = read_trec_queries(topics_path, qrels_path, allow_unjudged)
-    return RetrievalData(corpus=read_jsonl_corpus(corpus_path), queries=queries, qrels=qrels)
+    return RetrievalData(corpus=read_jsonl_corpus(corpus_path, lazy_corpus), queries=queries, qrels=qrels)
 
 
 def count_trec(topics_path: Path, qrels_path: Path, corpus_path: Path | None) -> dict[str, int | None]:

@@ -20,10 +20,14 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def window(self, start: int, end: int) -> Corpus:
+        """Documents ``start..end`` (a shard's range)."""
+        return Corpus(self.ids[start:end], self.titles[start:end], self.texts[start:end])
+
 
 @dataclass
 class RetrievalData:
-    corpus: Corpus
+    corpus: Corpus  # or evaluation.data._files.FileCorpus (ids only; texts read per window)
     queries: dict[str, str]  # qid -> text, in file order
     qrels: dict[str, dict[str, int]]  # qid -> {docid: relevance}
 

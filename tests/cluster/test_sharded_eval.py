@@ -90,6 +90,12 @@ def launcher_run(local_runs, scifact, base: Path, n: int, drop: list[int], launc
     monkeypatch.setenv("ME5_EVAL_SWEEP_TIMEOUT_S", SWEEP_TIMEOUT_S)
     for k, v in (env or {}).items():
         monkeypatch.setenv(k, v)
+    import evaluation.data.beir as beir
+
+    def no_texts(*args, **kwargs):
+        raise AssertionError("after a sweep the driver needs the corpus ids, not its texts")
+
+    monkeypatch.setattr(beir, "read_beir_corpus", no_texts)  # this process only; the workers read their shards
     run_from_overrides(overrides(scifact, base, f"shards={n}", *launcher_overrides))
     receipts = newest_receipts(base / "cache")
     assert sorted(receipts) == sorted(drop)  # only the missing shards were submitted

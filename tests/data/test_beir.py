@@ -54,3 +54,19 @@ def test_qrels_query_missing_from_queries_and_missing_split(tmp_path):
         beir.read_beir(folder)
     with pytest.raises(MissingDataError, match=r"qrels/dev.tsv"):
         beir.read_beir(folder, "dev")
+
+
+def test_lazy_corpus_holds_ids_and_reads_a_shard_window_like_the_full_loader(data_root):
+    full = beir.read_beir(data_root / "beir" / "scifact", "test")
+    lazy = beir.read_beir(data_root / "beir" / "scifact", "test", lazy_corpus=True)
+    assert (lazy.queries, lazy.qrels) == (full.queries, full.qrels)
+    assert lazy.corpus.ids == full.corpus.ids and len(lazy.corpus) == 5_183
+    assert lazy.corpus.window(1000, 1010) == full.corpus.window(1000, 1010)
+
+
+def test_lazy_corpus_refuses_a_file_that_changed_after_its_ids_were_read(tmp_path):
+    d = _beir_dir(tmp_path, ['{"_id": "d1", "text": "x"}', '{"_id": "d2", "text": "y"}'], ['{"_id": "q1", "text": "q"}'])
+    lazy = beir.read_beir(d, "test", lazy_corpus=True)
+    (d / "corpus.jsonl").write_text('{"_id": "d9", "text": "x"}\n{"_id": "d2", "text": "y"}\n')
+    with pytest.raises(DataFileError, match=r"corpus.jsonl: documents 0..2 changed while the run was reading"):
+        lazy.corpus.window(0, 2)

@@ -78,6 +78,14 @@ def test_small_collection_loads_with_zero_grades_kept(tmp_path):
     assert data.corpus.ids == ["d1", "d2"] and data.corpus.titles == ["t", ""]
 
 
+def test_lazy_corpus_of_a_gzipped_collection_reads_windows_like_the_full_loader(tmp_path):
+    files = _files(tmp_path)
+    full, lazy = trec.read_trec_retrieval(*files), trec.read_trec_retrieval(*files, lazy_corpus=True)
+    assert lazy.corpus.ids == full.corpus.ids and lazy.corpus.window(1, 2) == full.corpus.window(1, 2)
+    with pytest.raises(DataError, match="the corpus is empty"):
+        trec.read_trec_retrieval(*_files(tmp_path, corpus=[]), lazy_corpus=True)
+
+
 def test_qrels_queries_missing_from_topics(tmp_path):
     files = _files(tmp_path, qrels="1 Q0 d1 1\n7 Q0 d1 1\n8 Q0 d2 1\n")
     with pytest.raises(DataError, match=r"queries not in the topics file .*: 2 \('7', '8'\)"):
