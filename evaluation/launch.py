@@ -341,7 +341,7 @@ def run_sweep(cfg, sweep_dir: Path, timeout_s: float | None = None, shards: Sequ
     return SweepOutcome(sweep_dir, rc, time.monotonic() - t0, read_receipts(sweep_dir), expected)
 
 
-def _descendants(pid: int) -> list[int]:
+def process_descendants(pid: int) -> list[int]:
     """Child processes of ``pid``, recursively (Linux /proc; [] elsewhere)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -363,7 +363,7 @@ def _kill_tree(proc: subprocess.Popen) -> None:
     rerun finds what they stored."""
     import signal
 
-    for pid in [*_descendants(proc.pid), proc.pid]:
+    for pid in [*process_descendants(proc.pid), proc.pid]:
         try:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -51,9 +51,8 @@ PIDS=$STATE/pids
 LOGDIR=$STATE/log
 
 # ---------------------------------------------------------------- already running? (idempotent)
-pid_alive() { # name pid
-    [ -n "$2" ] && [ -r "/proc/$2/comm" ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 all_recorded_alive() {
     [ -s "$PIDS" ] || return 1
     local name pid n=0
@@ -115,24 +114,7 @@ rm -f "$PIDS" "$STATE"/run/*.pid "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
 
 STARTED=() # "name pid"
 cleanup_started() {
-    local entry name pid
-    for entry in "${STARTED[@]}"; do
-        read -r name pid <<<"$entry"
-        pid_alive "$name" "$pid" && kill -TERM "$pid" 2>/dev/null || true
-    done
-    for _ in $(seq 50); do
-        local left=0
-        for entry in "${STARTED[@]}"; do
-            read -r name pid <<<"$entry"
-            pid_alive "$name" "$pid" && left=1
-        done
-        [ "$left" = 0 ] && break
-        sleep 0.1
-    done
-    for entry in "${STARTED[@]}"; do
-        read -r name pid <<<"$entry"
-        pid_alive "$name" "$pid" && kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_entries 5 "${STARTED[@]}"
     rm -f "$PIDS"
 }
 fail() {

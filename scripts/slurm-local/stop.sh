@@ -11,7 +11,8 @@ CONF=$STATE/slurm.conf
 export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { echo "slurm-local: $*" >&2; }
-pid_alive() { [ -n "$2" ] && [ -r "/proc/$2/comm" ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 declare -a ENTRIES=()
 if [ -s "$PIDS" ]; then
@@ -37,28 +38,7 @@ if [ "$ctld_up" = 1 ] && [ -f "$CONF" ]; then
 fi
 
 # ---------------------------------------------------------------- stop daemons
-for entry in "${ENTRIES[@]}"; do
-    read -r name pid <<<"$entry"
-    if pid_alive "$name" "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-    fi
-done
-for _ in $(seq 150); do # <= 15 s
-    left=0
-    for entry in "${ENTRIES[@]}"; do
-        read -r name pid <<<"$entry"
-        pid_alive "$name" "$pid" && left=1
-    done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-done
-for entry in "${ENTRIES[@]}"; do
-    read -r name pid <<<"$entry"
-    if pid_alive "$name" "$pid"; then
-        log "$name (pid $pid) still alive after 15 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-done
+stop_entries 15 "${ENTRIES[@]}"
 rm -f "$PIDS"
 
 # ---------------------------------------------------------------- /etc link, purge

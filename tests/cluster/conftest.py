@@ -83,26 +83,10 @@ def free_ports(n: int) -> list[int]:
 
 
 def process_tree(roots: Sequence[int]) -> set[int]:
-    """The given PIDs and all their descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may contain spaces and parentheses
-        pid = int(text.split(" ", 1)[0])
-        ppid = int(text.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(pid)
-    seen: set[int] = set()
-    todo = [p for p in roots if Path(f"/proc/{p}").exists()]
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        todo.extend(children.get(p, []))
-    return seen
+    """The given live PIDs and all their descendants (from /proc)."""
+    from evaluation.launch import process_descendants
+
+    return {p for r in roots if Path(f"/proc/{r}").exists() for p in (r, *process_descendants(r))}
 
 
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:127\.\d+\.\d+\.\d+\]):\d+$")

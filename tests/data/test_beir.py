@@ -65,7 +65,8 @@ def test_lazy_corpus_holds_ids_and_reads_a_shard_window_like_the_full_loader(dat
 
 
 def test_lazy_corpus_refuses_a_file_that_changed_after_its_ids_were_read(tmp_path):
-    d = _beir_dir(tmp_path, ['{"_id": "d1", "text": "x"}', '{"_id": "d2", "text": "y"}'], ['{"_id": "q1", "text": "q"}'])
+    corpus = ['{"_id": "d1", "text": "x"}', '{"_id": "d2", "text": "y"}']
+    d = _beir_dir(tmp_path, corpus, ['{"_id": "q1", "text": "q"}'])
     lazy = beir.read_beir(d, "test", lazy_corpus=True)
     (d / "corpus.jsonl").write_text('{"_id": "d9", "text": "x"}\n{"_id": "d2", "text": "y"}\n')
     with pytest.raises(DataFileError, match=r"corpus.jsonl: documents 0..2 changed while the run was reading"):
