@@ -32,7 +32,8 @@ class LazyEncoder:
         self._meta = None
         self.forward_calls = 0  # encode calls that reached the model
         known = loading.model_dim(model_cfg)  # a local folder's config.json: a wrong model.dim fails right here
-        self._dim: int | None = None if known is None else check_dim(known, model_cfg)
+        # a hub model: the config's model.dim (E5Encoder checks it against the weights once they load), else unknown
+        self._dim: int | None = model_cfg.dim if known is None else check_dim(known, model_cfg)
 
     @property
     def predicted(self) -> str | None:
@@ -61,7 +62,7 @@ class LazyEncoder:
     @property
     def dim(self) -> int:
         if self._dim is None:
-            self._dim = self.load().dim  # a hub model: its config comes with the weights
+            self._dim = self.load().dim  # a hub model without model.dim: its config comes with the weights
         return self._dim
 
     @property

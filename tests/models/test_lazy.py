@@ -66,3 +66,14 @@ def test_a_loader_whose_fingerprint_differs_from_the_prediction_is_refused(minil
 def test_unknown_protocol_fails_at_construction(minilm_cfg):
     with pytest.raises(ConfigError, match="protocol='beir' is not one of"):
         LazyEncoder(minilm_cfg, device="cpu", protocol="beir")
+
+
+def test_a_pinned_hub_model_needs_no_download_for_a_cached_run(no_loading):
+    """conf/model/small: the hub is unreachable here, yet everything a cached run needs is known."""
+    from evaluation.compose import compose_run_config
+
+    cfg = compose_run_config(["model=small"]).model
+    lazy = LazyEncoder(cfg, device="cpu")
+    weights = f"intfloat/multilingual-e5-small@{cfg.revision}"
+    assert lazy.model_fingerprint() == f"{weights}|pool=mean|max_length=512|dtype=float32"
+    assert lazy.dim == 384 and lazy.mteb_model_meta.embed_dim == 384 and not lazy.loaded
