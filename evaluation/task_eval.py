@@ -45,7 +45,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
     for subset in spec.subsets:
         if uses_local_data(cfg, spec.name):
             # launcher workers encoded every shard: this process needs the docids, not ~30 GB of MIRACL-en text
-            data = load_subset(cfg, spec, subset, lazy_corpus=bool(cfg.launcher.hydra_launcher and cfg.shards > 1))
+            data = load_subset(cfg, spec, subset, lazy_corpus=cfg.launcher_encodes_shards)
         else:
             if hub_task is None:
                 hub_task = fresh_task(spec.name)

@@ -40,12 +40,13 @@ def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "
     local = local_model_dir(model_cfg)
     if local is not None:
         model, tokenizer = _from_pretrained(str(local), dtype, local_files_only=True)
-        fingerprint = predicted_fingerprint(model_cfg, str(dev))
+        weights = _local_weights(local)
     else:
         model, tokenizer = _load_from_hub(model_cfg.name, model_cfg.revision, dtype)
-        fingerprint = _fingerprint(f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}", model_cfg, dtype)
+        weights = f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}"
     return E5Encoder(
-        model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol, fingerprint=fingerprint
+        model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol,
+        fingerprint=_fingerprint(weights, model_cfg, dtype),
     )
 
 
@@ -55,10 +56,14 @@ def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
     dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
     local = local_model_dir(model_cfg)
     if local is not None:
-        return _fingerprint(f"sha256:{dir_fingerprint(local)}", model_cfg, dtype)
+        return _fingerprint(_local_weights(local), model_cfg, dtype)
     if model_cfg.revision:
         return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
     return None
+
+
+def _local_weights(local: Path) -> str:
+    return f"sha256:{dir_fingerprint(local)}"
 
 
 def _fingerprint(weights: str, model_cfg: ModelConfig, dtype: torch.dtype) -> str:
