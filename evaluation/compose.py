@@ -44,14 +44,14 @@ def _explain(err: Exception, overrides: list[str]) -> ConfigError:
     return ConfigError(f"invalid configuration: {first}")
 
 
-def _normalise(override: str) -> str:
+def normalise_override(override: str) -> str:
     """`data.paths.<Task>=DIR` adds a key to a dict; Hydra wants `++` for that, users should not have to."""
     return "++" + override if override.startswith("data.paths.") else override
 
 
 def compose_dict(overrides: list[str] | None = None):
     """Compose the raw DictConfig (validated against the structured schema)."""
-    overrides = [_normalise(o) for o in overrides or []]
+    overrides = [normalise_override(o) for o in overrides or []]
     register_configs()
     GlobalHydra.instance().clear()
     try:

@@ -1,9 +1,10 @@
 """Text -> embedding with the run's protocol and the content-addressed cache.
 
 `TextEmbedder` is the one place where prompts are applied, the cache is consulted and the model runs.
-`MtebEncoder` exposes it to mteb's evaluators (EncoderProtocol), so STS / classification / clustering /
-bitext go through the same prompts and cache as retrieval. mteb's own cache keys ignore the prompt type
-(mteb issue #5383); ours key on the final input text (prompt applied), so "query: x" and "passage: x" differ.
+`MtebEncoder` is the one adapter to mteb's EncoderProtocol: it exposes a TextEmbedder to mteb's evaluators, so STS /
+classification / clustering / bitext go through the same prompts and cache as retrieval. mteb's own cache keys
+ignore the prompt type (mteb issue #5383); ours key on the final input text (prompt applied), so "query: x" and
+"passage: x" differ.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import numpy as np
 
 from evaluation.cache import EmbeddingCache, cache_key, cached_encode
 from evaluation.config import RunConfig
+from evaluation.models.lazy import LazyEncoder
+from evaluation.models.loading import load_encoder_once
 from evaluation.models.prompts import format_inputs, should_normalize
 
 
 @dataclass
 class TextEmbedder:
     cfg: RunConfig
-    encoder: Any  # evaluation.models.lazy.LazyEncoder (or an E5Encoder)
+    encoder: Any  # evaluation.models.lazy.LazyEncoder (tests may pass an E5Encoder or a stub with the same methods)
     cache: EmbeddingCache | None
 
     @property
@@ -50,11 +53,15 @@ class TextEmbedder:
 def lazy_embedder(cfg: RunConfig, *, cache: bool | None = None, loader=None) -> TextEmbedder:
     """A TextEmbedder whose model loads on its first forward pass (see evaluation.models.lazy); with the run's
     embedding cache unless ``cache=False``."""
-    from evaluation.models.lazy import LazyEncoder
-
     use_cache = cfg.cache.enabled if cache is None else cache
     encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader)
     return TextEmbedder(cfg, encoder, EmbeddingCache(cfg.cache.dir, "texts") if use_cache else None)
+
+
+def shard_embedder(cfg: RunConfig) -> TextEmbedder:
+    """What ``shard_key`` / ``encode_shard`` need in a sweep: no text cache (the shard files are the cache), and a
+    model that loads only when a shard actually has to be encoded, once per process (a worker runs many jobs)."""
+    return lazy_embedder(cfg, cache=False, loader=load_encoder_once)
 
 
 def role_for_prompt_type(prompt_type: Any) -> str | None:
@@ -79,11 +86,11 @@ class MtebEncoder:
                                    task_name=task_metadata.name, task_type=task_metadata.type)
 
     def similarity(self, embeddings1, embeddings2):
-        from mteb.similarity_functions import cos_sim
+        from mteb.similarity_functions import cos_sim  # deferred: mteb is heavy, and only evaluators call this
 
         return cos_sim(embeddings1, embeddings2)
 
     def similarity_pairwise(self, embeddings1, embeddings2):
-        from mteb.similarity_functions import pairwise_cos_sim
+        from mteb.similarity_functions import pairwise_cos_sim  # deferred: as in similarity
 
         return pairwise_cos_sim(embeddings1, embeddings2)

@@ -20,13 +20,10 @@ crash costs only the unfinished shards.
 Launchers (``conf/launcher/``): ``local`` (no sweep), ``gpus`` (:class:`GpusLauncher`, one process per visible GPU
 claiming shards dynamically), ``joblib`` (hydra-joblib-launcher), ``slurm`` (hydra-submitit-launcher, a job array),
 ``ray`` (hydra-ray-launcher, one task per shard).
-
-This module imports nothing heavy at the top: the retrieval code uses :func:`resource_errors` from here.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -35,15 +32,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from hydra.plugins.launcher import Launcher
 
-from evaluation.errors import ConfigError, Me5EvalError
+from evaluation.data.jsonl_corpus import corpus_count
+from evaluation.encode import shard_embedder
+from evaluation.errors import ConfigError, DataError, Me5EvalError
+from evaluation.results import result_is_complete, task_result_path
+from evaluation.retrieval import shard_key
+from evaluation.shards import looks_stored
+from evaluation.suites import retrieval_specs
+from evaluation.task_data import local_corpus_file
 
 log = logging.getLogger(__name__)
 
@@ -62,50 +65,6 @@ PLUGIN_MODULES = {
 
 class SweepError(Me5EvalError):
     """The shard sweep failed or left shards unfinished; rerunning the same command resumes it."""
-
-
-# ------------------------------------------------------------------------------------------------ errors
-
-
-def _is_cuda_oom(err: BaseException) -> bool:
-    torch = sys.modules.get("torch")
-    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
-    if oom is not None and isinstance(err, oom):
-        return True
-    return isinstance(err, RuntimeError) and "CUDA out of memory" in str(err)
-
-
-@contextmanager
-def resource_errors(cfg, what: str, shard_gb: float | None = None) -> Iterator[None]:
-    """Turn out-of-GPU-memory, out-of-host-memory and out-of-disk errors into a Me5EvalError naming the setting.
-
-    ``what`` says what was running ("encoding SciFact/default shard 2/4"); ``shard_gb`` the size of the shard file.
-    """
-    try:
-        yield
-    except Me5EvalError:
-        raise
-    except MemoryError as e:
-        raise Me5EvalError(
-            f"out of host memory while {what}: a shard's texts and embeddings are held in RAM, so raise shards= "
-            f"(now {cfg.shards}) to make each shard smaller, or lower batch_size= (now {cfg.batch_size})"
-        ) from e
-    except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        need = f" (this shard needs {shard_gb:.2f} GB)" if shard_gb else ""
-        raise Me5EvalError(
-            f"no space left on device while {what}: shards are written under cache.dir={cfg.cache.dir}{need}; "
-            f"free disk there or set cache.dir= to a larger (shared) disk. Finished shards are kept; rerun to resume."
-        ) from e
-    except BaseException as e:
-        if not _is_cuda_oom(e):
-            raise
-        half = max(1, cfg.batch_size // 2)
-        raise Me5EvalError(
-            f"out of GPU memory while {what} with batch_size={cfg.batch_size} (model.max_length="
-            f"{cfg.model.max_length}): lower it, e.g. batch_size={half}; finished shards are kept, rerun to resume"
-        ) from e
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -413,23 +372,9 @@ def _last_error(log_path: Path) -> str:
     return ""
 
 
-def retrieval_work(specs) -> list:
-    """The specs whose corpora the sweep encodes (aggregates like CQADupstackRetrieval expand to subtasks)."""
-    from evaluation.runner import _subtask_specs
-
-    out = []
-    for spec in specs:
-        subs = _subtask_specs(spec)
-        out += [s for s in (subs if subs is not None else [spec]) if s.is_retrieval]
-    return out
-
-
 def preflight(cfg, work) -> None:
     """Fail before submitting anything if a local corpus is missing or empty; count each local corpus once (the
     workers then read only their shard's lines, see evaluation/worker.py)."""
-    from evaluation.errors import DataError
-    from evaluation.worker import corpus_count, local_corpus_file
-
     t0 = time.perf_counter()
     for spec in work:
         for subset in spec.subsets:
@@ -443,39 +388,15 @@ def pending_specs(cfg, specs) -> list:
     """The specs whose result is not complete yet (all with output.overwrite=true): the runner skips the others."""
     if cfg.output.overwrite:
         return list(specs)
-    from evaluation.results import result_is_complete, task_result_path
-
     return [s for s in specs if not result_is_complete(task_result_path(cfg.output.dir, cfg.model, s.name), s.split,
                                                        s.subsets)]
-
-
-def looks_stored(root: str | Path, key, index: int) -> bool:
-    """A cheap look (manifest + npy size, no hashing, no docids) whether shard ``index`` of ``key`` is stored; the
-    merge step's ``load_shard`` does the full check and recomputes anything that fails it."""
-    from dataclasses import asdict
-
-    from evaluation.shards import FORMAT_VERSION, shard_paths
-
-    paths = shard_paths(root, key, index)
-    try:
-        m = json.loads(paths.manifest.read_text(encoding="utf-8"))
-        size = paths.npy.stat().st_size
-    except (OSError, ValueError):
-        return False
-    rng = key.range(index)
-    return (isinstance(m, dict) and m.get("format_version") == FORMAT_VERSION and m.get("key") == asdict(key)
-            and (m.get("shard_index"), m.get("start"), m.get("end")) == (index, rng.start, rng.end)
-            and m.get("npy_bytes") == size)
 
 
 def unfinished_shards(cfg, work) -> list[int]:
     """Shard indices with some (task, language) item not stored yet: the ones a sweep has to run. All of them when
     that cannot be told without loading data or the model (hub data, an unpinned hub model)."""
-    from evaluation.retrieval import shard_key
-    from evaluation.worker import corpus_count, local_corpus_file, worker_embedder
-
     everything = list(range(cfg.shards))
-    emb = worker_embedder(cfg)
+    emb = shard_embedder(cfg)
     if emb.encoder.predicted is None:
         return everything
     todo: set[int] = set()
@@ -500,7 +421,7 @@ def encode_shards_with_launcher(cfg, specs) -> SweepOutcome | None:
     if cfg.shards < 1:
         raise ConfigError(f"shards={cfg.shards}: need at least 1")
     pending = pending_specs(cfg, specs)
-    work = retrieval_work(pending)
+    work = retrieval_specs(pending)
     if not work:
         log.info("no retrieval corpus left to encode (no retrieval task, or complete results): no shard sweep")
         return None

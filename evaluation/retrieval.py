@@ -15,18 +15,15 @@ import numpy as np
 
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.encode import TextEmbedder
-from evaluation.errors import DataError
-from evaluation.launch import resource_errors
-from evaluation.models.prompts import join_title_text, mteb_join_title_text
+from evaluation.errors import DataError, resource_errors
+from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
 from evaluation.scoring import mteb_retrieval_scores, score_run, trec_retrieval_scores
 from evaluation.search import exact_topk, run_from_topk
 from evaluation.shards import ShardKey, load_shard, write_shard
-from evaluation.suites import TaskSpec
+from evaluation.suites import TREC_SUITES, TaskSpec
 
 log = logging.getLogger(__name__)
 
-# MIRACL / Mr.TyDi follow the authors and trec_eval (-c: every judged query counts); mteb tasks follow mteb.
-TREC_SUITES = {"MIRACLRetrieval": "miracl", "MrTidyRetrieval": "mrtydi"}
 MTEB_SEARCH_DEPTH = 1000  # mteb's k_values go to 1000; searching less would change recall_at_1000 / map
 # mteb drops a document identical to the query id for these tasks (RetrievalEvaluator ignore_identical_ids)
 IGNORE_IDENTICAL_IDS = {"ArguAna", "QuoraRetrieval"}
@@ -56,8 +53,6 @@ def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, 
 
 def embedder_prompt(embedder: TextEmbedder, spec: TaskSpec) -> str:
     """The exact prefix documents get (formatting an empty text reveals it)."""
-    from evaluation.models.prompts import format_inputs
-
     return format_inputs([""], role="document", task_name=spec.name, task_type=spec.task_type,
                          model_cfg=embedder.cfg.model, protocol=embedder.cfg.protocol)[0]
 

@@ -14,6 +14,8 @@ from tabulate import tabulate
 
 from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig
+from evaluation.encode import lazy_embedder
+from evaluation.launch import encode_shards_with_launcher
 from evaluation.results import (
     provenance,
     result_is_complete,
@@ -22,41 +24,29 @@ from evaluation.results import (
     write_model_meta,
     write_task_result,
 )
-from evaluation.suites import TaskSpec, mteb_task, resolve_suite
+from evaluation.suites import TaskSpec, fresh_task, resolve_suite, subtask_specs
 from evaluation.task_data import data_source
+from evaluation.task_eval import TaskContext, evaluate_spec
 
 log = logging.getLogger(__name__)
 
 
-def task_context(cfg: RunConfig):
+def task_context(cfg: RunConfig) -> TaskContext:
     """The run's TaskContext; its encoder loads weights on the first forward pass, so a fully cached rerun
     (embeddings and shards stored) loads no model."""
-    from evaluation.encode import lazy_embedder
-    from evaluation.task_eval import TaskContext
-
     return TaskContext(cfg, lazy_embedder(cfg))
 
 
-def _subtask_specs(spec: TaskSpec) -> list[TaskSpec] | None:
-    task = mteb_task(spec.name)
-    if not getattr(task, "is_aggregate", False):
-        return None
-    return [TaskSpec(t.metadata.name, spec.split, tuple(t.hf_subsets), t.metadata.type, t.metadata.main_score)
-            for t in task.metadata.tasks]
-
-
-def run_spec(cfg: RunConfig, ctx, spec: TaskSpec):
+def run_spec(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec):
     """Evaluate one task (or an aggregate's subtasks) and write its TaskResult; returns it (read back from disk
     when a complete result already exists)."""
-    from mteb import TaskResult
-
-    from evaluation.task_eval import evaluate_spec, fresh_task
+    from mteb import TaskResult  # deferred: mteb is heavy (and loaded by then anyway)
 
     path = task_result_path(cfg.output.dir, cfg.model, spec.name)
     if not cfg.output.overwrite and result_is_complete(path, spec.split, spec.subsets):
         log.info("%s: complete result exists at %s (output.overwrite=true recomputes)", spec.name, path)
         return TaskResult.from_disk(path)
-    subtasks = _subtask_specs(spec)
+    subtasks = subtask_specs(spec)
     start = time.perf_counter()
     if subtasks is not None:  # CQADupstackRetrieval: mean of its 12 subforums, combined by mteb
         parts = [run_spec(cfg, ctx, sub) for sub in subtasks]
@@ -70,7 +60,7 @@ def run_spec(cfg: RunConfig, ctx, spec: TaskSpec):
     return result
 
 
-def _provenance(cfg: RunConfig, ctx, spec: TaskSpec) -> dict:
+def _provenance(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec) -> dict:
     enc = ctx.embedder.encoder
     return provenance(cfg.model, protocol=cfg.protocol, dtype=str(enc.dtype).replace("torch.", ""),
                       device=str(enc.device), fingerprint=enc.model_fingerprint(),
@@ -90,8 +80,6 @@ def summary_table(results: list) -> str:
 def run(cfg: RunConfig) -> list:
     specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     if cfg.launcher_encodes_shards:
-        from evaluation.launch import encode_shards_with_launcher
-
         encode_shards_with_launcher(cfg, specs)
     ctx = task_context(cfg)
     results = [run_spec(cfg, ctx, spec) for spec in specs]

@@ -116,6 +116,21 @@ def shard_paths(root: str | Path, key: ShardKey, shard_index: int) -> ShardPaths
     return ShardPaths(base.with_suffix(".npy"), base.with_suffix(".json"), base.with_suffix(".verified"))
 
 
+def looks_stored(root: str | Path, key: ShardKey, shard_index: int) -> bool:
+    """A cheap look (manifest + npy size, no hashing, no docids) whether the shard is stored: what a sweep needs to
+    leave it out. ``load_shard`` does the full check later and recomputes anything that fails it."""
+    paths = shard_paths(root, key, shard_index)
+    try:
+        m = json.loads(paths.manifest.read_text(encoding="utf-8"))
+        size = paths.npy.stat().st_size
+    except (OSError, ValueError):
+        return False  # no manifest or npy, or an unreadable manifest: not stored
+    rng = key.range(shard_index)
+    return (isinstance(m, dict) and m.get("format_version") == FORMAT_VERSION and m.get("key") == asdict(key)
+            and (m.get("shard_index"), m.get("start"), m.get("end")) == (shard_index, rng.start, rng.end)
+            and m.get("npy_bytes") == size)
+
+
 def docids_sha256(doc_ids: Sequence[str]) -> str:
     # TREC docids contain no whitespace, so "\n" separates them unambiguously.
     return hashlib.sha256("\n".join(doc_ids).encode("utf-8")).hexdigest()

@@ -1,4 +1,8 @@
-"""Where a task's data comes from: local files (data.root / data.paths) or mteb's hub loaders."""
+"""Where a task's data comes from: local files (data.root / data.paths) or mteb's hub loaders.
+
+``local_root`` makes the local-or-hub decision; ``local_corpus_file`` is the local corpus file a sweep worker reads
+its shard from.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import RunConfig
-from evaluation.data.registry import has_local_source, load_local, local_base, local_subsets
+from evaluation.data.registry import has_local_source, jsonl_corpus, load_local, local_base, local_subsets
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
-from evaluation.suites import TaskSpec
+from evaluation.suites import TREC_SUITES, TaskSpec, mteb_task
 
 
 def local_root(cfg: RunConfig, task_name: str) -> tuple[Path | None, str | None]:
@@ -32,7 +36,7 @@ def _has_local_copy(task_name: str, root: Path) -> bool:
     if local_base(task_name, root).exists():
         return True
     # MIRACL / Mr.TyDi topics + qrels ship apart from their (huge) corpora: those alone make a local copy
-    return task_name in ("MIRACLRetrieval", "MrTidyRetrieval") and bool(local_subsets(task_name, root))
+    return task_name in TREC_SUITES and bool(local_subsets(task_name, root))
 
 
 def hub_hint(cfg: RunConfig, task_name: str) -> str:
@@ -53,8 +57,6 @@ def load_subset(cfg: RunConfig, spec: TaskSpec, subset: str, lazy_corpus: bool =
 def data_source(cfg: RunConfig, spec: TaskSpec) -> str:
     root, override = local_root(cfg, spec.name)
     if root is None:
-        from evaluation.suites import mteb_task
-
         ds = mteb_task(spec.name).metadata.dataset
         return f"hub:{ds.get('path')}@{ds.get('revision')}"
     return f"local:{Path(override or root).resolve()}"
@@ -81,3 +83,12 @@ def retrieval_data_from_mteb(task, subset: str, split: str) -> RetrievalData:
     qrels = {str(q): {str(d): int(s) for d, s in docs.items()} for q, docs in split_data["relevant_docs"].items()}
     queries = {q: t for q, t in queries.items() if q in qrels}
     return RetrievalData(Corpus([str(i) for i in corpus["id"]], list(titles), list(corpus["text"])), queries, qrels)
+
+
+def local_corpus_file(cfg: RunConfig, spec: TaskSpec, subset: str) -> tuple[Path, str] | None:
+    """(corpus JSONL file, id key) when the task reads one local JSONL corpus (BEIR ``_id``, MIRACL / Mr.TyDi
+    ``docid``): a sweep worker reads its shard's window of it. None for hub data and other layouts."""
+    root, override = local_root(cfg, spec.name)
+    if root is None:
+        return None
+    return jsonl_corpus(spec.name, subset, spec.split, root, override)

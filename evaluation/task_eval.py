@@ -12,7 +12,7 @@ from evaluation.encode import MtebEncoder, TextEmbedder
 from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval
-from evaluation.suites import TaskSpec
+from evaluation.suites import TaskSpec, fresh_task
 from evaluation.task_data import hub_hint, load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
 from evaluation.trec_io import write_run
 
@@ -31,12 +31,6 @@ class TaskContext:
 
     def details(self, spec: TaskSpec) -> Path:
         return details_dir(self.cfg.output.dir, self.cfg.model, spec.name, spec.split)
-
-
-def fresh_task(name: str):
-    import mteb
-
-    return mteb.get_task(name)
 
 
 def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:

@@ -28,21 +28,31 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import hydra
+import torch
+from filelock import Timeout
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from evaluation.compose import conf_dir
+from evaluation.atomic import atomic_write_json, locked
+from evaluation.compose import conf_dir, normalise_override
 from evaluation.config import RunConfig, register_configs
-from evaluation.launch import (
-    RECEIPTS,
-    receipt_path,
-    register_gpus_launcher,
-    resource_errors,
+from evaluation.data.jsonl_corpus import corpus_count, read_corpus_window
+from evaluation.encode import shard_embedder
+from evaluation.errors import ConfigError, DataError, resource_errors
+from evaluation.launch import RECEIPTS, receipt_path, register_gpus_launcher
+from evaluation.retrieval import check_retrieval_data, encode_shard, shard_key
+from evaluation.shards import shard_paths, shard_plan
+from evaluation.suites import fresh_task, resolve_suite, retrieval_specs
+from evaluation.task_data import (
+    load_from_hub,
+    load_subset,
+    local_corpus_file,
+    retrieval_data_from_mteb,
+    uses_local_data,
 )
 
 log = logging.getLogger("evaluation.worker")
@@ -50,32 +60,8 @@ log = logging.getLogger("evaluation.worker")
 register_configs()
 register_gpus_launcher()
 
-_ENCODERS: dict[str, object] = {}  # one loaded model per process, reused across the jobs a process runs
-
-
-def _load_once(model_cfg, *, device: str, protocol: str):
-    key = OmegaConf.to_yaml(OmegaConf.structured(model_cfg)) + f"|{device}|{protocol}"
-    if key not in _ENCODERS:
-        from evaluation.models import loading
-
-        t0 = time.perf_counter()
-        _ENCODERS[key] = loading.load_encoder(model_cfg, device=device, protocol=protocol)
-        log.info("loaded %s on %s in %.1f s", model_cfg.name, _ENCODERS[key].device, time.perf_counter() - t0)
-    return _ENCODERS[key]
-
-
-def worker_embedder(cfg: RunConfig):
-    """What ``shard_key`` / ``encode_shard`` need: a TextEmbedder (no text cache: shards are the cache) whose model
-    loads only when a shard actually has to be encoded, once per process."""
-    from evaluation.encode import lazy_embedder
-
-    return lazy_embedder(cfg, cache=False, loader=_load_once)
-
 
 def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
-    from evaluation.task_data import load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
-    from evaluation.task_eval import fresh_task
-
     if uses_local_data(cfg, spec.name):
         return load_subset(cfg, spec, subset)
     if spec.name not in hub_tasks:
@@ -86,101 +72,13 @@ def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
     return retrieval_data_from_mteb(hub_tasks[spec.name], subset, spec.split)
 
 
-# ------------------------------------------------------------------------------------------------ shard windows
-
-
-class _Window(Sequence):
-    """Items ``start..start+len(items)`` of a sequence of length ``n``; other positions are not loaded."""
-
-    def __init__(self, n: int, start: int, items: list):
-        self.n, self.start, self.items = n, start, items
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i):
-        end = self.start + len(self.items)
-        if isinstance(i, slice):
-            lo, hi, step = i.indices(self.n)
-            if step != 1 or (hi > lo and not (self.start <= lo and hi <= end)):
-                raise IndexError(f"slice {lo}:{hi} outside the loaded window {self.start}:{end}")
-            return self.items[lo - self.start : hi - self.start] if hi > lo else []
-        i = i + self.n if i < 0 else i
-        if not self.start <= i < end:
-            raise IndexError(f"item {i} outside the loaded window {self.start}:{end}")
-        return self.items[i - self.start]
-
-
-def corpus_count(path: Path, cache_dir: str) -> int:
-    """Documents (non-blank lines) of a JSONL corpus, remembered per (path, size, mtime) under the cache dir, so
-    only the first worker (or the driver's pre-flight) reads a 10 GB corpus to the end."""
-    import hashlib
-    import json
-
-    from evaluation.atomic import atomic_write_json
-    from evaluation.data._files import count_lines
-
-    path = Path(path).resolve()
-    st = path.stat()
-    ident = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    memo = Path(cache_dir, "corpus-counts", hashlib.sha256(str(path).encode()).hexdigest()[:16] + ".json")
-    try:
-        rec = json.loads(memo.read_text(encoding="utf-8"))
-        if {k: rec.get(k) for k in ident} == ident and isinstance(rec.get("documents"), int):
-            return rec["documents"]
-    except (OSError, ValueError):
-        pass
-    n = count_lines(path)
-    atomic_write_json(memo, {**ident, "documents": n})
-    return n
-
-
-def local_corpus_file(cfg: RunConfig, spec, subset: str) -> tuple[Path, str] | None:
-    """(corpus JSONL file, id key) when the task reads one local JSONL corpus with a plain reader (BEIR ``_id``,
-    MIRACL / Mr.TyDi ``docid``); None otherwise (hub data, other layouts: the full loader is used)."""
-    from evaluation.data.registry import local_files
-    from evaluation.retrieval import TREC_SUITES
-    from evaluation.task_data import local_root
-
-    root, override = local_root(cfg, spec.name)
-    if root is None:
-        return None
-    files = local_files(spec.name, subset, spec.split, root, override, optional_ok=True)
-    path = files.get("corpus")
-    if path is None or not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
-        return None
-    if spec.name in TREC_SUITES:
-        return path, "docid"
-    return (path, "_id") if {"qrels", "queries", "corpus"} <= set(files) else None
-
-
-def read_corpus_window(path: Path, id_key: str, n_docs: int, start: int, end: int):
-    """A Corpus of length ``n_docs`` holding only documents ``start..end`` (file order, blank lines skipped, read by
-    the loaders' own reader): memory and JSON parsing bounded by the shard."""
-    from evaluation.data._files import read_corpus_jsonl
-    from evaluation.data.types import Corpus
-    from evaluation.errors import DataFileError
-
-    window = read_corpus_jsonl(path, id_key, start, end)
-    if len(window) != end - start:
-        raise DataFileError(path, None, f"has fewer documents than the {n_docs} counted before: changed while "
-                                        f"running?")
-    return Corpus(_Window(n_docs, start, window.ids), _Window(n_docs, start, window.titles),
-                  _Window(n_docs, start, window.texts))
-
-
 def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
     """The corpus the worker needs for its shard: a window read from a local JSONL file, else the full corpus."""
-    from evaluation.retrieval import check_retrieval_data
-    from evaluation.shards import shard_plan
-
     local = local_corpus_file(cfg, spec, subset)
     if local is not None:
         path, id_key = local
         n_docs = corpus_count(path, cfg.cache.dir)
         if n_docs == 0:
-            from evaluation.errors import DataError
-
             raise DataError(f"{spec.name}/{subset}: the corpus {path} is empty; check the corpus file or data.paths")
         rng = shard_plan(n_docs, cfg.shards)[cfg.shard]
         return read_corpus_window(path, id_key, n_docs, rng.start, rng.end)
@@ -191,12 +89,6 @@ def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
 
 def encode_item(emb, cfg: RunConfig, spec, subset: str, corpus, index: int) -> dict:
     """Make shard ``index`` of one (task, subset) corpus exist on disk; returns what happened."""
-    from filelock import Timeout
-
-    from evaluation.atomic import locked
-    from evaluation.retrieval import encode_shard, shard_key
-    from evaluation.shards import shard_paths
-
     root = Path(cfg.cache.dir)
     t0 = time.perf_counter()
     before = emb.encoder.forward_calls
@@ -226,23 +118,16 @@ def encode_item(emb, cfg: RunConfig, spec, subset: str, corpus, index: int) -> d
 
 def encode_worker_shard(cfg: RunConfig) -> dict:
     """Encode shard ``cfg.shard`` of every retrieval corpus in the run; returns the receipt (status ok)."""
-    from evaluation.launch import retrieval_work
-    from evaluation.suites import resolve_suite
-
     if cfg.shard is None or not 0 <= cfg.shard < cfg.shards:
-        from evaluation.errors import ConfigError
-
         raise ConfigError(f"shard={cfg.shard} must be one of 0..{cfg.shards - 1} (shards={cfg.shards})")
     threads = os.environ.get("ME5_EVAL_TORCH_THREADS")
     if threads:
-        import torch
-
         torch.set_num_threads(int(threads))
     started = time.time()
-    emb = worker_embedder(cfg)
+    emb = shard_embedder(cfg)
     hub_tasks: dict = {}
     items = []
-    for spec in retrieval_work(resolve_suite(cfg.suite, cfg.tasks, cfg.langs)):
+    for spec in retrieval_specs(resolve_suite(cfg.suite, cfg.tasks, cfg.langs)):
         for subset in spec.subsets:
             corpus = shard_corpus(cfg, spec, subset, hub_tasks)
             items.append(encode_item(emb, cfg, spec, subset, corpus, cfg.shard))
@@ -283,8 +168,6 @@ def main(cfg: DictConfig) -> dict:
     receipt = encode_worker_shard(run_cfg)
     out = _receipts_dir()
     if out is not None:
-        from evaluation.atomic import atomic_write_json
-
         atomic_write_json(receipt_path(out, run_cfg.shard), receipt)
     log.info("shard %d/%d done: %d item(s), %d encoded now", run_cfg.shard + 1, run_cfg.shards,
              len(receipt["items"]), sum(it["encoded"] for it in receipt["items"]))
@@ -293,9 +176,7 @@ def main(cfg: DictConfig) -> dict:
 
 def _cli_args(argv: list[str]) -> list[str]:
     """Command-line overrides as `me5-eval run` takes them (`data.paths.<Task>=DIR` without `++`)."""
-    from evaluation.compose import _normalise
-
-    return [_normalise(a) if "=" in a and not a.startswith("-") else a for a in argv]
+    return [normalise_override(a) if "=" in a and not a.startswith("-") else a for a in argv]
 
 
 def worker_main(argv: list[str]) -> int:

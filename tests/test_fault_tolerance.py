@@ -291,10 +291,9 @@ class _StubEncoder:
 def test_out_of_disk_names_cache_dir_and_leaves_no_partial_shard(mini_scifact, tmp_path, monkeypatch):
     import evaluation.models.loading as loading
     import evaluation.shards as shards_mod
-    import evaluation.worker as worker
     from evaluation.worker import encode_worker_shard
 
-    monkeypatch.setattr(worker, "_ENCODERS", {})
+    monkeypatch.setattr(loading, "_LOADED", {})
     monkeypatch.setattr(loading, "load_encoder", lambda cfg, **kw: _StubEncoder(cfg))
 
     real = shards_mod.atomic_writer
@@ -327,13 +326,13 @@ def test_two_workers_never_encode_the_same_shard(mini_scifact, tmp_path):
     from evaluation.shards import shard_paths
     from evaluation.suites import resolve_suite
     from evaluation.task_data import load_subset
-    from evaluation.worker import worker_embedder
+    from evaluation.encode import shard_embedder
 
     ov = overrides(mini_scifact, tmp_path, "shards=4")
     cfg = compose_run_config(ov)
     [spec] = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     n_docs = len(load_subset(cfg, spec, "default").corpus)
-    key = shard_key(worker_embedder(cfg), spec, "default", n_docs, 4)
+    key = shard_key(shard_embedder(cfg), spec, "default", n_docs, 4)
     npy = shard_paths(tmp_path / "cache", key, 1).npy
     lock = locked(npy.with_suffix(".encode"))
     lock.acquire()

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from evaluation import launch
 from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig, register_configs
-from evaluation.errors import ConfigError, Me5EvalError
+from evaluation.errors import ConfigError, Me5EvalError, resource_errors
 from evaluation.launch import (
     SweepError,
     SweepOutcome,
@@ -25,7 +25,6 @@ from evaluation.launch import (
     check_sweep,
     format_value,
     launcher_overrides,
-    resource_errors,
     worker_command,
     write_worker_config,
 )
@@ -286,7 +285,7 @@ def test_fixed_padding_batches_never_mix_padded_widths():
 def test_worker_reads_exactly_its_shard_of_a_beir_corpus(data_root, tmp_path):
     from evaluation.data.beir import read_beir_corpus
     from evaluation.shards import shard_plan
-    from evaluation.worker import corpus_count, read_corpus_window
+    from evaluation.data.jsonl_corpus import corpus_count, read_corpus_window
 
     path = data_root / "beir" / "scifact" / "corpus.jsonl"
     full = read_beir_corpus(path)
@@ -309,7 +308,7 @@ def test_worker_reads_a_gzipped_trec_corpus_like_the_loader(data_root, tmp_path)
     import gzip
 
     from evaluation.data.trec import read_jsonl_corpus
-    from evaluation.worker import read_corpus_window
+    from evaluation.data.jsonl_corpus import read_corpus_window
 
     lines = []
     for lang in ("ar", "en", "ja", "sw"):
@@ -327,7 +326,7 @@ def test_corpus_count_is_remembered_until_the_file_changes(tmp_path, monkeypatch
     import os
 
     import evaluation.data._files as files
-    from evaluation.worker import corpus_count
+    from evaluation.data.jsonl_corpus import corpus_count
 
     path = tmp_path / "corpus.jsonl"
     path.write_text('{"_id": "a", "text": "x"}\n\n{"_id": "b", "text": "y"}\n')
@@ -349,7 +348,7 @@ def test_check_sweep_expects_receipts_only_for_the_swept_shards(tmp_path):
 
 def test_a_corpus_that_shrank_after_counting_is_an_error_naming_the_file(tmp_path):
     from evaluation.errors import DataFileError
-    from evaluation.worker import read_corpus_window
+    from evaluation.data.jsonl_corpus import read_corpus_window
 
     path = tmp_path / "corpus.jsonl"
     path.write_text("".join(f'{{"_id": "d{i}", "text": "t{i}"}}\n' for i in range(4)))

@@ -60,6 +60,7 @@ class _Source:
     optional: frozenset[str] = frozenset()  # roles that may be missing when only counting
     # retrieval sources: the same data with a FileCorpus (ids only, texts read per shard) instead of a Corpus
     load_lazy: Callable[[dict[str, Path], str, str], Any] | None = None
+    corpus_id_key: str | None = None  # a JSONL corpus (role "corpus"): the key of its document ids
 
 
 def _in(base: Path, *names: str) -> list[Path]:
@@ -122,6 +123,7 @@ def _trec_source(kind: str, split: str, iso: Callable[[str], str], subsets: tupl
         count=count,
         subsets=local,
         optional=frozenset({"corpus"}),
+        corpus_id_key="docid",
     )
 
 
@@ -177,6 +179,7 @@ def _beir_source(folder: str, split: str) -> _Source:
         count=lambda f, subset, split: (lambda c: {**c, "texts": c["queries"] + c["documents"]})(
             beir.count_beir(f["qrels"].parent.parent, split)
         ),
+        corpus_id_key="_id",
     )
 
 
@@ -298,6 +301,19 @@ def load_local(task_name: str, subset: str, split: str, root: Path, override: st
     src = _source(task_name)
     load = src.load_lazy if lazy_corpus and src.load_lazy else src.load
     return load(local_files(task_name, subset, split, root, override), subset, split)
+
+
+def jsonl_corpus(task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None
+                 ) -> tuple[Path, str] | None:
+    """(corpus file, id key) when the task's corpus is one local JSONL file (BEIR ``_id``, MIRACL / Mr.TyDi
+    ``docid``), which can be read a shard window at a time (evaluation/data/jsonl_corpus.py); None otherwise."""
+    id_key = _source(task_name).corpus_id_key
+    if id_key is None:
+        return None
+    path = local_files(task_name, subset, split, root, override, optional_ok=True).get("corpus")
+    if path is None or not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
+        return None
+    return path, id_key
 
 
 def count_local(task_name: str, subset: str, split: str, root: Path, override: str | Path | None = None) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -30,6 +32,9 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 _HASHED_SUFFIXES = (".json", ".txt", ".model")  # config + tokenizer files, hashed whole
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")  # hashed by size + first and last MiB (fast on GBs)
 _MIB = 1 << 20
+_LOADED: dict[str, E5Encoder] = {}  # load_encoder_once: one model per (config, device, protocol) and process
+
+
 
 
 def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
@@ -48,6 +53,17 @@ def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "
         model.to(dev), tokenizer, model_cfg, device=dev, dtype=dtype, protocol=protocol,
         fingerprint=_fingerprint(weights, model_cfg, dtype),
     )
+
+
+def load_encoder_once(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
+    """``load_encoder``, remembered for the process: a sweep worker process that runs many shard jobs (gpus, joblib,
+    Ray) loads the model once."""
+    key = f"{json.dumps(asdict(model_cfg), sort_keys=True)}|{device}|{protocol}"
+    if key not in _LOADED:
+        t0 = time.perf_counter()
+        _LOADED[key] = load_encoder(model_cfg, device=device, protocol=protocol)
+        log.info("loaded %s on %s in %.1f s", model_cfg.name, _LOADED[key].device, time.perf_counter() - t0)
+    return _LOADED[key]
 
 
 def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
