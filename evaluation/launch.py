@@ -40,8 +40,9 @@ from typing import Any
 from hydra.plugins.launcher import Launcher
 
 from evaluation.data.jsonl_corpus import corpus_count
+from evaluation.data.types import require_documents
 from evaluation.encode import shard_embedder
-from evaluation.errors import ConfigError, DataError, Me5EvalError
+from evaluation.errors import ConfigError, Me5EvalError
 from evaluation.results import result_is_complete, task_result_path
 from evaluation.retrieval import shard_key
 from evaluation.shards import looks_stored
@@ -379,8 +380,8 @@ def preflight(cfg, work) -> None:
     for spec in work:
         for subset in spec.subsets:
             local = local_corpus_file(cfg, spec, subset)
-            if local is not None and corpus_count(local[0], cfg.cache.dir) == 0:
-                raise DataError(f"{spec.name}/{subset}: the corpus {local[0]} is empty; check the file or data.paths")
+            if local is not None:
+                require_documents(corpus_count(local[0], cfg.cache.dir), f"{spec.name}/{subset} ({local[0]})")
     log.info("pre-flight: local corpora checked in %.1f s", time.perf_counter() - t0)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.data.types import Corpus, RetrievalData
+from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError, resource_errors
 from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
@@ -78,8 +78,7 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
 
 
 def check_retrieval_data(spec: TaskSpec, subset: str, data: RetrievalData) -> None:
-    if len(data.corpus) == 0:
-        raise DataError(f"{spec.name}/{subset}: the corpus is empty; check the corpus file or data.paths")
+    require_documents(len(data.corpus), f"{spec.name}/{subset}")
     if not data.queries:
         raise DataError(f"{spec.name}/{subset}: no queries with relevance judgements in split {spec.split}")
 

@@ -35,6 +35,8 @@ import faiss
 import numpy as np
 import torch
 
+from evaluation.trec_io import trec_order
+
 BACKENDS = ("auto", "torch", "faiss", "numpy")
 FAISS_TILE_BYTES = 16 << 20  # faiss.knn scores 4096 queries x 1024 rows at a time (float32)
 FAISS_MAX_QUERIES = 8192  # bounds faiss's [queries x (k+1)] result heaps; faiss tiles by 4096 queries anyway
@@ -153,11 +155,12 @@ class _Scorer:
 
 
 def _exact_row_topk(row: np.ndarray, k: int, docids: Sequence[str], offset: int):
-    """Top-k of one score row: everything above the k-th score, then ties by docid descending."""
+    """Top-k of one score row: everything above the k-th score, then ties in trec_eval's order (docid descending)."""
     t = np.partition(row, row.shape[0] - k)[row.shape[0] - k]  # the k-th largest score
     above = np.flatnonzero(row > t)
-    ties = sorted(np.flatnonzero(row == t), key=lambda j: docids[offset + j], reverse=True)
-    sel = np.concatenate([above, np.asarray(ties[: k - above.size], dtype=np.int64)])
+    tied = np.flatnonzero(row == t)
+    ties = tied[trec_order(row[tied], [docids[offset + j] for j in tied])]
+    sel = np.concatenate([above, ties[: k - above.size].astype(np.int64)])
     return row[sel], sel
 
 
@@ -212,8 +215,8 @@ def _objects(items: list) -> np.ndarray:
 
 
 def _trec_order(scores: np.ndarray, docids: list) -> list[int]:
-    """Indices in trec_eval order: score descending, then docid descending (empty slots have docid None)."""
-    return sorted(range(len(docids)), key=lambda j: (scores[j], docids[j] or ""), reverse=True)
+    """trec_eval's order of a running top-k row, whose empty slots have docid None (and score -inf)."""
+    return trec_order(scores, [d or "" for d in docids])
 
 
 def run_from_topk(

@@ -1,7 +1,8 @@
 """Where a task's data comes from: local files (data.root / data.paths) or mteb's hub loaders.
 
-``local_root`` makes the local-or-hub decision; ``local_corpus_file`` is the local corpus file a sweep worker reads
-its shard from.
+This module makes the local-or-hub decision (``local_root``) and is the one place that acts on it: a task object
+with its data attached for mteb's evaluators (``task_with_data``), one subset's retrieval data
+(``retrieval_subset``), the local corpus file a sweep worker reads its shard from (``local_corpus_file``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import RunConfig
+from evaluation.data.mteb_dataset import attach_local_data
 from evaluation.data.registry import has_local_source, jsonl_corpus, load_local, local_base, local_subsets
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
-from evaluation.suites import TREC_SUITES, TaskSpec, mteb_task
+from evaluation.suites import TREC_SUITES, TaskSpec, fresh_task, mteb_task
 
 
 def local_root(cfg: RunConfig, task_name: str) -> tuple[Path | None, str | None]:
@@ -72,6 +74,27 @@ def load_from_hub(task, why: str = "") -> None:
             f"{name}: could not load {task.metadata.dataset.get('path')} from the hub ({type(err).__name__}: {first}). "
             f"({why}) Offline, point data.root (or data.paths.{name}) at local files."
         ) from err
+
+
+def task_with_data(cfg: RunConfig, spec: TaskSpec):
+    """A fresh mteb task holding the spec's subsets: our local files attached, else loaded by mteb from the hub."""
+    task = fresh_task(spec.name)
+    if uses_local_data(cfg, spec.name):
+        return attach_local_data(task, {s: load_subset(cfg, spec, s) for s in spec.subsets}, spec.split)
+    task.hf_subsets = list(spec.subsets)
+    load_from_hub(task, hub_hint(cfg, spec.name))
+    return task
+
+
+def retrieval_subset(cfg: RunConfig, spec: TaskSpec, subset: str, hub_tasks: dict[str, Any], *,
+                     lazy_corpus: bool = False) -> RetrievalData:
+    """One subset's retrieval data from local files (``lazy_corpus``: ids only, texts read per shard window), else
+    from mteb's hub copy, loaded once per task into ``hub_tasks`` (task name -> mteb task)."""
+    if uses_local_data(cfg, spec.name):
+        return load_subset(cfg, spec, subset, lazy_corpus=lazy_corpus)
+    if spec.name not in hub_tasks:
+        hub_tasks[spec.name] = task_with_data(cfg, spec)
+    return retrieval_data_from_mteb(hub_tasks[spec.name], subset, spec.split)
 
 
 def retrieval_data_from_mteb(task, subset: str, split: str) -> RetrievalData:

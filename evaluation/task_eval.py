@@ -1,22 +1,22 @@
-"""Evaluate one task spec -> {hf_subset: mteb scores dict}, writing run files and per-item details."""
+"""Evaluate one task spec -> {hf_subset: mteb scores dict}, writing run files and per-item details.
+
+Retrieval runs through our pipeline (evaluation/retrieval.py: shards, exact search, trec_eval / mteb metrics);
+every other task type goes through mteb's own evaluator, fed our local data and encoded by our ``MtebEncoder``.
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.config import RunConfig
-from evaluation.data.mteb_dataset import attach_local_data
 from evaluation.encode import MtebEncoder, TextEmbedder
 from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval
-from evaluation.suites import TaskSpec, fresh_task
-from evaluation.task_data import hub_hint, load_from_hub, load_subset, retrieval_data_from_mteb, uses_local_data
+from evaluation.suites import TaskSpec
+from evaluation.task_data import retrieval_subset, task_with_data
 from evaluation.trec_io import write_run
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,18 +34,10 @@ class TaskContext:
 
 
 def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
-    cfg, scores = ctx.cfg, {}
-    hub_task = None
+    cfg, scores, hub_tasks = ctx.cfg, {}, {}
     for subset in spec.subsets:
-        if uses_local_data(cfg, spec.name):
-            # launcher workers encoded every shard: this process needs the docids, not ~30 GB of MIRACL-en text
-            data = load_subset(cfg, spec, subset, lazy_corpus=cfg.launcher_encodes_shards)
-        else:
-            if hub_task is None:
-                hub_task = fresh_task(spec.name)
-                hub_task.hf_subsets = list(spec.subsets)
-                load_from_hub(hub_task, hub_hint(cfg, spec.name))
-            data = retrieval_data_from_mteb(hub_task, subset, spec.split)
+        # launcher workers encoded every shard: this process needs the docids, not ~30 GB of MIRACL-en text
+        data = retrieval_subset(cfg, spec, subset, hub_tasks, lazy_corpus=cfg.launcher_encodes_shards)
         run = retrieve(ctx.embedder, spec, subset, data, n_shards=cfg.shards, shard_root=ctx.shard_root,
                        top_k=cfg.top_k, chunk_bytes=cfg.search_chunk_mb << 20)
         subset_scores, per_query = score_retrieval(spec, run, data.qrels)
@@ -58,12 +50,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
 
 def evaluate_with_mteb(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
     """Non-retrieval task types go through mteb's evaluator, fed our local data when we have it."""
-    task = fresh_task(spec.name)
-    if uses_local_data(ctx.cfg, spec.name):
-        attach_local_data(task, {s: load_subset(ctx.cfg, spec, s) for s in spec.subsets}, spec.split)
-    else:
-        task.hf_subsets = list(spec.subsets)
-        load_from_hub(task, hub_hint(ctx.cfg, spec.name))
+    task = task_with_data(ctx.cfg, spec)
     encoder = MtebEncoder(ctx.embedder, ctx.embedder.encoder.mteb_model_meta)
     out = ctx.details(spec)
     scores = task.evaluate(encoder, spec.split, subsets_to_run=list(spec.subsets),

@@ -17,7 +17,7 @@ Conventions (chosen to match trec_eval / pytrec_eval, which score the files we w
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -104,9 +104,11 @@ def read_run(path: str | Path) -> dict[str, dict[str, float]]:
     return run
 
 
-def trec_order(docs: dict[str, float]) -> list[tuple[str, float]]:
-    """Documents in trec_eval's evaluation order: score descending, then docid descending."""
-    return sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+def trec_order(scores: Sequence[float], docids: Sequence[str]) -> list[int]:
+    """Positions of the documents in trec_eval's evaluation order: score descending, then docid descending
+    (trec_eval's strcmp; Python's str order is the same for UTF-8). The one definition of that order: the run
+    files, the metrics' ``-M`` cut and the search's tie-breaks all use it."""
+    return sorted(range(len(docids)), key=lambda j: (scores[j], docids[j]), reverse=True)
 
 
 def write_run(
@@ -120,9 +122,10 @@ def write_run(
     # repr keeps every bit of the float, so re-reading gives the same ties
     with atomic_writer(path, "wb") as f:
         for qid in sorted(run):
-            ranked = trec_order(run[qid])[:depth]
-            f.write("".join(f"{qid} Q0 {docid} {rank} {float(score)!r} {tag}\n"
-                            for rank, (docid, score) in enumerate(ranked, start=1)).encode("utf-8"))
+            docids, scores = list(run[qid]), list(run[qid].values())
+            ranked = trec_order(scores, docids)[:depth]
+            f.write("".join(f"{qid} Q0 {docids[j]} {rank} {float(scores[j])!r} {tag}\n"
+                            for rank, j in enumerate(ranked, start=1)).encode("utf-8"))
 
 
 def read_topics(path: str | Path) -> dict[str, str]:

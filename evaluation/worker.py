@@ -41,35 +41,19 @@ from evaluation.atomic import atomic_write_json, locked
 from evaluation.compose import conf_dir, normalise_override
 from evaluation.config import RunConfig, register_configs
 from evaluation.data.jsonl_corpus import corpus_count, read_corpus_window
+from evaluation.data.types import require_documents
 from evaluation.encode import shard_embedder
-from evaluation.errors import ConfigError, DataError, resource_errors
+from evaluation.errors import ConfigError, resource_errors
 from evaluation.launch import RECEIPTS, receipt_path, register_gpus_launcher
 from evaluation.retrieval import check_retrieval_data, encode_shard, shard_key
 from evaluation.shards import shard_paths, shard_plan
-from evaluation.suites import fresh_task, resolve_suite, retrieval_specs
-from evaluation.task_data import (
-    load_from_hub,
-    load_subset,
-    local_corpus_file,
-    retrieval_data_from_mteb,
-    uses_local_data,
-)
+from evaluation.suites import resolve_suite, retrieval_specs
+from evaluation.task_data import local_corpus_file, retrieval_subset
 
 log = logging.getLogger("evaluation.worker")
 
 register_configs()
 register_gpus_launcher()
-
-
-def _retrieval_data(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
-    if uses_local_data(cfg, spec.name):
-        return load_subset(cfg, spec, subset)
-    if spec.name not in hub_tasks:
-        task = fresh_task(spec.name)
-        task.hf_subsets = list(spec.subsets)
-        load_from_hub(task)
-        hub_tasks[spec.name] = task
-    return retrieval_data_from_mteb(hub_tasks[spec.name], subset, spec.split)
 
 
 def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
@@ -78,11 +62,10 @@ def shard_corpus(cfg: RunConfig, spec, subset: str, hub_tasks: dict):
     if local is not None:
         path, id_key = local
         n_docs = corpus_count(path, cfg.cache.dir)
-        if n_docs == 0:
-            raise DataError(f"{spec.name}/{subset}: the corpus {path} is empty; check the corpus file or data.paths")
+        require_documents(n_docs, f"{spec.name}/{subset} ({path})")
         rng = shard_plan(n_docs, cfg.shards)[cfg.shard]
         return read_corpus_window(path, id_key, n_docs, rng.start, rng.end)
-    data = _retrieval_data(cfg, spec, subset, hub_tasks)
+    data = retrieval_subset(cfg, spec, subset, hub_tasks)
     check_retrieval_data(spec, subset, data)
     return data.corpus
 

@@ -322,11 +322,11 @@ def test_two_workers_never_encode_the_same_shard(mini_scifact, tmp_path):
     """Two `me5-eval worker` processes on the same shard: one encodes, the other waits on the shard's lock and then
     reads the stored shard. The test holds the lock until both are waiting, so they really collide."""
     from evaluation.atomic import locked
+    from evaluation.encode import shard_embedder
     from evaluation.retrieval import shard_key
     from evaluation.shards import shard_paths
     from evaluation.suites import resolve_suite
     from evaluation.task_data import load_subset
-    from evaluation.encode import shard_embedder
 
     ov = overrides(mini_scifact, tmp_path, "shards=4")
     cfg = compose_run_config(ov)

@@ -284,8 +284,8 @@ def test_fixed_padding_batches_never_mix_padded_widths():
 
 def test_worker_reads_exactly_its_shard_of_a_beir_corpus(data_root, tmp_path):
     from evaluation.data.beir import read_beir_corpus
-    from evaluation.shards import shard_plan
     from evaluation.data.jsonl_corpus import corpus_count, read_corpus_window
+    from evaluation.shards import shard_plan
 
     path = data_root / "beir" / "scifact" / "corpus.jsonl"
     full = read_beir_corpus(path)
@@ -307,8 +307,8 @@ def test_worker_reads_exactly_its_shard_of_a_beir_corpus(data_root, tmp_path):
 def test_worker_reads_a_gzipped_trec_corpus_like_the_loader(data_root, tmp_path):
     import gzip
 
-    from evaluation.data.trec import read_jsonl_corpus
     from evaluation.data.jsonl_corpus import read_corpus_window
+    from evaluation.data.trec import read_jsonl_corpus
 
     lines = []
     for lang in ("ar", "en", "ja", "sw"):
@@ -347,8 +347,8 @@ def test_check_sweep_expects_receipts_only_for_the_swept_shards(tmp_path):
 
 
 def test_a_corpus_that_shrank_after_counting_is_an_error_naming_the_file(tmp_path):
-    from evaluation.errors import DataFileError
     from evaluation.data.jsonl_corpus import read_corpus_window
+    from evaluation.errors import DataFileError
 
     path = tmp_path / "corpus.jsonl"
     path.write_text("".join(f'{{"_id": "d{i}", "text": "t{i}"}}\n' for i in range(4)))

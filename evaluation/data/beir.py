@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.data._files import FileCorpus, count_lines, iter_jsonl, read_corpus_jsonl, require_file, str_field
-from evaluation.data.types import Corpus, RetrievalData
+from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.errors import DataError, DataFileError
 from evaluation.trec_io import read_qrels
 
@@ -49,8 +49,7 @@ def read_beir(directory: str | Path, split: str = "test", lazy_corpus: bool = Fa
     queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
     path = _jsonl(directory, "corpus")
     corpus = FileCorpus(path, "_id") if lazy_corpus else read_beir_corpus(path)
-    if not len(corpus):
-        raise DataError(f"{directory}: the corpus is empty")
+    require_documents(len(corpus), directory)
     return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.data._files import FileCorpus, count_lines, read_corpus_jsonl
-from evaluation.data.types import Corpus, RetrievalData
+from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.errors import DataError
 from evaluation.trec_io import read_qrels, read_topics
 
@@ -47,8 +47,7 @@ def read_jsonl_corpus(path: str | Path, lazy: bool = False) -> Corpus | FileCorp
     """Mr.TyDi / MIRACL corpus: one ``{"docid", "title", "text"}`` per line (.jsonl or .jsonl.gz); ``lazy``: a
     FileCorpus (ids in memory, texts read per shard window)."""
     corpus = FileCorpus(Path(path), "docid") if lazy else read_corpus_jsonl(Path(path), "docid")
-    if not len(corpus):
-        raise DataError(f"{path}: the corpus is empty (expected one JSON object per line)")
+    require_documents(len(corpus), path)
     return corpus
 
 

@@ -7,6 +7,9 @@ them into the dataset dicts mteb's task evaluators read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation.errors import DataError
 
 
 @dataclass
@@ -23,6 +26,13 @@ class Corpus:
     def window(self, start: int, end: int) -> Corpus:
         """Documents ``start..end`` (a shard's range)."""
         return Corpus(self.ids[start:end], self.titles[start:end], self.texts[start:end])
+
+
+def require_documents(n_docs: int, where: str | Path) -> None:
+    """The one empty-corpus check (loaders, hub data, a sweep's pre-flight and its jobs): a corpus without a
+    document cannot be searched, and a run that went on would report scores of 0."""
+    if n_docs == 0:
+        raise DataError(f"{where}: the corpus is empty; check the corpus file or data.paths")
 
 
 @dataclass

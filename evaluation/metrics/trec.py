@@ -40,6 +40,7 @@ import numpy as np
 import pytrec_eval
 
 from evaluation.errors import DataError
+from evaluation.trec_io import trec_order
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def trec_ranking(docs: Mapping[str, float]) -> list[str]:
         raise DataError(f"run score of document {bad!r} is NaN; trec_eval cannot rank it")
     # trec_eval keeps scores in a C float: round to float32 so that ties match it.
     f32 = scores.astype(np.float32).tolist()
-    return [d for _, d in sorted(zip(f32, ids, strict=True), reverse=True)]
+    return [ids[j] for j in trec_order(f32, ids)]
 
 
 def cut_run(run: Run, depth: int | None) -> dict[str, Mapping[str, float]]:

@@ -1,9 +1,10 @@
-"""E5Encoder: mE5 (or any BERT-like) encoder on plain transformers, implementing mteb's EncoderProtocol.
+"""E5Encoder: mE5 (or any BERT-like) encoder on plain transformers: final input texts in, embeddings out.
 
 The numerics follow the authors (unilm e5/): mean pooling over non-padding tokens, max_length 512 truncation,
 batches padded to a multiple of 8 on CUDA (to the longest text on CPU, where padding is only extra work), fp16 +
-autocast on CUDA, L2 normalisation per task type. Build one with
-`evaluation.models.loading.load_encoder`.
+autocast on CUDA, L2 normalisation when asked. Prompts are applied before (evaluation.models.prompts, through
+evaluation.encode.TextEmbedder, which mteb's evaluators reach through evaluation.encode.MtebEncoder). Build one
+with `evaluation.models.loading.load_encoder`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,7 +21,6 @@ from tqdm.auto import tqdm
 from evaluation.errors import ConfigError
 from evaluation.models.batching import length_sorted_batches, pad_multiple, prefetch_batches, tokenize
 from evaluation.models.pooling import POOLINGS, pool
-from evaluation.models.prompts import Role, format_inputs, should_normalize
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta
@@ -34,7 +34,7 @@ TOKENIZE_CHUNK_TEXTS = 16384
 
 
 class E5Encoder:
-    """Encodes texts with a loaded transformers model; see `encode_texts` (pipeline) and `encode` (mteb)."""
+    """Encodes final input texts (prompts already applied) with a loaded transformers model: `encode_formatted`."""
 
     def __init__(
         self,
@@ -53,26 +53,7 @@ class E5Encoder:
         self.device, self.dtype, self.protocol = device, dtype, protocol
         self.dim = check_dim(int(model.config.hidden_size), model_cfg)  # mean/cls pooling keep the hidden size
         self._fingerprint = fingerprint
-        self._meta: ModelMeta | None = None
         self.last_stats: dict[str, float] = {}  # texts, unique, tokenize_s, encode_s (whole call) of the last call
-
-    # ---- plain entry point (retrieval pipeline) -------------------------------------------------------
-    def encode_texts(
-        self,
-        texts: list[str],
-        *,
-        role: Role | None,
-        task_name: str,
-        task_type: str,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        show_progress: bool = True,
-    ) -> np.ndarray:
-        """Embeddings [len(texts), dim] float32, with this protocol's prompts and normalisation."""
-        inputs = format_inputs(
-            texts, role=role, task_name=task_name, task_type=task_type, model_cfg=self.cfg, protocol=self.protocol
-        )
-        normalize = should_normalize(task_type, self.cfg, self.protocol)
-        return self.encode_formatted(inputs, normalize=normalize, batch_size=batch_size, show_progress=show_progress)
 
     def encode_formatted(
         self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True,
@@ -162,45 +143,6 @@ class E5Encoder:
     def model_fingerprint(self) -> str:
         """Weights + numerics (pooling, max_length, dtype): the embedding cache key's model part."""
         return self._fingerprint
-
-    # ---- mteb EncoderProtocol ---------------------------------------------------------------------------
-    def encode(
-        self,
-        inputs,
-        *,
-        task_metadata,
-        hf_split: str,
-        hf_subset: str,
-        prompt_type=None,
-        **kwargs: Any,
-    ) -> np.ndarray:
-        """mteb entry point: prompt_type query/document for Retrieval/Reranking, None elsewhere."""
-        texts = [text for batch in inputs for text in batch["text"]]
-        role = getattr(prompt_type, "value", prompt_type)  # PromptType enum, or its str value, or None
-        return self.encode_texts(
-            texts,
-            role=role,
-            task_name=task_metadata.name,
-            task_type=task_metadata.type,
-            batch_size=kwargs.get("batch_size") or DEFAULT_BATCH_SIZE,
-            show_progress=kwargs.get("show_progress_bar", True),
-        )
-
-    def similarity(self, embeddings1, embeddings2):
-        from mteb.similarity_functions import cos_sim
-
-        return cos_sim(embeddings1, embeddings2)
-
-    def similarity_pairwise(self, embeddings1, embeddings2):
-        from mteb.similarity_functions import pairwise_cos_sim
-
-        return pairwise_cos_sim(embeddings1, embeddings2)
-
-    @property
-    def mteb_model_meta(self) -> ModelMeta:
-        if self._meta is None:
-            self._meta = model_meta(self.cfg, self.dim)
-        return self._meta
 
 
 def _store(out: np.ndarray, index: np.ndarray, emb: torch.Tensor, bar) -> None:

@@ -74,7 +74,3 @@ class LazyEncoder:
     def encode_formatted(self, texts: list[str], **kwargs) -> np.ndarray:
         self.forward_calls += 1
         return self.load().encode_formatted(texts, **kwargs)
-
-    def encode_texts(self, texts: list[str], **kwargs) -> np.ndarray:
-        self.forward_calls += 1
-        return self.load().encode_texts(texts, **kwargs)

