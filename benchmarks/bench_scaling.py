@@ -58,8 +58,8 @@ def _warm_up() -> None:
 def run(quick: bool = False, *, n_docs: int | None = None) -> tuple[list[Bar], dict]:
     import logging
 
-    import evaluation.launch as launch
     import evaluation.retrieval as retrieval
+    import evaluation.runner as runner
     from benchmarks.bench_e2e_mteb import subset_root
     from evaluation.runner import run_from_overrides
 
@@ -81,7 +81,7 @@ def run(quick: bool = False, *, n_docs: int | None = None) -> tuple[list[Bar], d
         return lambda: setattr(module, attr, original)
 
     restores = [timing_wrapper(retrieval, "encode_shard", "encode_shard_s"),
-                timing_wrapper(launch, "encode_shards_with_launcher", "sweep_s")]
+                timing_wrapper(runner, "encode_shards_with_launcher", "sweep_s")]
     timings: dict[str, Timing] = {"shards_1": Timing(), "shards_2": Timing()}
     phases: dict[str, dict] = {"shards_1": {}, "shards_2": {}}
     scores: dict[str, float] = {}

@@ -19,7 +19,7 @@ commands:
                              the paper's tables with deltas and verdicts, leaderboard, plots
   compare A B [--results DIR] per-task deltas with paired significance tests
   demo [--data DIR]          offline end-to-end run with all-MiniLM-L6-v2 on ../shared/data
-  worker [hydra overrides]   encode corpus shards (what launchers run; shard=i, or --multirun shard=0,1,...)
+  worker [hydra overrides]   encode corpus shards (what launchers run; shard_index=i, or --multirun shard_index=0,1,...)
 
 overrides (Hydra): model=small|base|large|large-instruct|minilm|custom  suite=mteb-en|miracl|mrtydi|bucc|tatoeba|paper
   tasks=[A,B] langs=[x,y] data.root=DIR model.path=DIR protocol=paper|mteb shards=N launcher=local|gpus|joblib|slurm|ray
@@ -64,7 +64,7 @@ def _demo(argv: list[str]) -> int:
 
 
 def _worker(argv: list[str]) -> int:
-    from evaluation.worker import worker_main
+    from evaluation.sweep.worker import worker_main
 
     return worker_main(argv)
 

@@ -85,7 +85,7 @@ class RunConfig:
     tasks: list[str] | None = None  # narrow the suite to these task names
     langs: list[str] | None = None  # narrow the suite to these hf_subsets
     shards: int = 1  # corpus shards per (task, subset)
-    shard: int | None = None  # set by launchers: this worker's shard index
+    shard_index: int | None = None  # set by the sweep for each worker job: which of the `shards` it encodes
     batch_size: int = 64
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     top_k: int = 100  # retrieval depth kept in run files

@@ -15,7 +15,6 @@ from tabulate import tabulate
 from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig
 from evaluation.encode import lazy_embedder
-from evaluation.launch import encode_shards_with_launcher
 from evaluation.results import (
     provenance,
     result_is_complete,
@@ -25,6 +24,7 @@ from evaluation.results import (
     write_task_result,
 )
 from evaluation.suites import TaskSpec, fresh_task, resolve_suite, subtask_specs
+from evaluation.sweep.driver import encode_shards_with_launcher
 from evaluation.task_data import data_source
 from evaluation.task_eval import TaskContext, evaluate_spec
 

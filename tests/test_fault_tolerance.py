@@ -217,14 +217,14 @@ def test_corrupt_and_truncated_shards_and_result_are_recomputed_with_a_warning(
 
 @pytest.mark.slow
 def test_changed_config_does_not_reuse_old_shards(killed_then_resumed, mini_scifact, tmp_path):
-    from evaluation.worker import encode_worker_shard
+    from evaluation.sweep.shard_job import encode_worker_shard
 
     base = copy_run(killed_then_resumed["base"], tmp_path)
     old = {i: fingerprint(p) for i, p in shard_files(base, 4).items()}
 
     def shard0(*extra):
-        [item] = encode_worker_shard(compose_run_config(overrides(mini_scifact, base, "shards=4", "shard=0", *extra)))[
-            "items"]
+        cfg = compose_run_config(overrides(mini_scifact, base, "shards=4", "shard_index=0", *extra))
+        [item] = encode_worker_shard(cfg)["items"]
         return item
 
     same = shard0()
@@ -291,7 +291,7 @@ class _StubEncoder:
 def test_out_of_disk_names_cache_dir_and_leaves_no_partial_shard(mini_scifact, tmp_path, monkeypatch):
     import evaluation.models.loading as loading
     import evaluation.shards as shards_mod
-    from evaluation.worker import encode_worker_shard
+    from evaluation.sweep.shard_job import encode_worker_shard
 
     monkeypatch.setattr(loading, "_LOADED", {})
     monkeypatch.setattr(loading, "load_encoder", lambda cfg, **kw: _StubEncoder(cfg))
@@ -306,7 +306,7 @@ def test_out_of_disk_names_cache_dir_and_leaves_no_partial_shard(mini_scifact, t
             yield f  # pragma: no cover
 
     monkeypatch.setattr(shards_mod, "atomic_writer", full_disk)
-    cfg = compose_run_config(overrides(mini_scifact, tmp_path, "shards=4", "shard=3"))
+    cfg = compose_run_config(overrides(mini_scifact, tmp_path, "shards=4", "shard_index=3"))
     with pytest.raises(Me5EvalError, match=rf"no space left on device while encoding SciFact/default shard 4/4.*"
                                            rf"cache.dir={tmp_path / 'cache'}"):
         encode_worker_shard(cfg)
@@ -340,7 +340,7 @@ def test_two_workers_never_encode_the_same_shard(mini_scifact, tmp_path):
     try:
         for i in range(2):
             logs.append(tmp_path / f"w{i}.log")
-            procs.append(cli(["worker", *ov, "shard=1", f"hydra.run.dir={tmp_path / f'w{i}'}"], logs[-1]))
+            procs.append(cli(["worker", *ov, "shard_index=1", f"hydra.run.dir={tmp_path / f'w{i}'}"], logs[-1]))
         for proc, log in zip(procs, logs, strict=True):
             poll(lambda log=log: "is being encoded by another worker" in log.read_text(errors="replace"),
                  RUN_TIMEOUT_S, "both workers to wait for the shard lock", proc, log)

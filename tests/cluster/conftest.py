@@ -84,7 +84,7 @@ def free_ports(n: int) -> list[int]:
 
 def process_tree(roots: Sequence[int]) -> set[int]:
     """The given live PIDs and all their descendants (from /proc)."""
-    from evaluation.launch import process_descendants
+    from evaluation.sweep.driver import process_descendants
 
     return {p for r in roots if Path(f"/proc/{r}").exists() for p in (r, *process_descendants(r))}
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
-from evaluation.models.loading import dir_fingerprint, load_encoder
+from evaluation.models import loading
+from evaluation.models.loading import dir_fingerprint, load_encoder, load_encoder_once, predicted_fingerprint
+from evaluation.shards import ShardKey
 
 
 def test_dir_without_weights(tmp_path, minilm_dir):
@@ -65,3 +69,36 @@ def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
         f.seek((3 << 20) - 10)
         f.write(b"\1")  # a change in the last MiB
     assert dir_fingerprint(tmp_path) != before
+
+
+# ------------------------------------------------------------------------------------------------ fingerprints
+
+
+def test_predicted_fingerprint_equals_the_loaded_encoders(minilm_cfg):
+    assert predicted_fingerprint(minilm_cfg, "cpu") == load_encoder(minilm_cfg, device="cpu").model_fingerprint()
+
+
+def test_another_revision_or_max_length_gives_another_shard_key():
+    def key(**changes):
+        cfg = replace(ModelConfig(name="intfloat/multilingual-e5-small", revision="fd1525a", dim=384), **changes)
+        return ShardKey(predicted_fingerprint(cfg, "cpu"), "paper", "passage: ", cfg.max_length, True,
+                        "MIRACLRetrieval", "sw", "dev", 10, 2)
+
+    base = key()
+    assert key(revision="0123abc").digest() != base.digest()
+    assert key(max_length=256).digest() != base.digest()
+    assert key().digest() == base.digest()
+
+
+def test_unpinned_hub_model_has_no_predicted_fingerprint():
+    assert predicted_fingerprint(ModelConfig(name="intfloat/multilingual-e5-small", revision=None), "cpu") is None
+
+
+def test_a_process_loads_each_model_once(minilm_cfg, monkeypatch):
+    calls = []
+    monkeypatch.setattr(loading, "_LOADED", {})
+    monkeypatch.setattr(loading, "load_encoder", lambda cfg, **kw: calls.append(kw) or SimpleNamespace(device="cpu"))
+    first = load_encoder_once(minilm_cfg, device="cpu")
+    assert load_encoder_once(minilm_cfg, device="cpu") is first and len(calls) == 1
+    load_encoder_once(replace(minilm_cfg, max_length=128), device="cpu")  # another config: another model
+    assert len(calls) == 2

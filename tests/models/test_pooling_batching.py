@@ -91,3 +91,12 @@ def test_fixed_width_groups_follow_the_multiple():
     assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
     by_length = length_sorted_batches(lengths, 4, max_length=512, multiple=1)
     assert [b.tolist() for b in by_length] == [[1, 4], [3], [0, 2], [5]]
+
+
+def test_fixed_padding_batches_never_mix_padded_widths():
+    """What makes 1, 2 and 4 shards give the same vectors: a text is padded to its own width (multiple of 8)."""
+    lengths = np.array([3, 9, 3, 7, 9, 1])
+    assert [b.tolist() for b in length_sorted_batches(lengths, 4)] == [[1, 4, 3, 0], [2, 5]]
+    assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
+    # at max_length the width is max_length itself, not the next multiple of 8
+    assert [b.tolist() for b in length_sorted_batches(np.array([10, 12, 9]), 8, max_length=10)] == [[1], [0, 2]]

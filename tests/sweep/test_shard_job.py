@@ -1,0 +1,52 @@
+"""evaluation/sweep/shard_job.py: one sweep job reads only its shard's documents and stores only its shard.
+
+Corpus: ``mini_scifact`` (tests/conftest.py), 64 real SciFact documents; 4 shards are documents 0-16, 16-32, 32-48,
+48-64 of the file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation.compose import compose_run_config
+from evaluation.errors import ConfigError
+from evaluation.suites import resolve_suite
+from evaluation.sweep.shard_job import encode_worker_shard, shard_corpus
+
+
+def overrides(corpus, base, *extra):
+    return ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={corpus}",
+            f"cache.dir={base / 'cache'}", *extra]
+
+
+def test_a_job_reads_only_its_shard_of_a_local_corpus(mini_scifact, tmp_path):
+    cfg = compose_run_config(overrides(mini_scifact, tmp_path, "shards=4", "shard_index=1"))
+    [spec] = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
+    corpus = shard_corpus(cfg, spec, "default", {})
+    file_ids = [json.loads(line)["_id"] for line in (mini_scifact / "corpus.jsonl").read_text().splitlines()]
+    assert len(corpus) == 64 and corpus.ids[16:32] == file_ids[16:32]
+    with pytest.raises(IndexError):  # a document of shard 0 was never read
+        corpus.ids[15]
+
+
+@pytest.mark.parametrize("index", ["4", "null"])
+def test_the_shard_index_must_be_one_of_the_shards(mini_scifact, tmp_path, index):
+    cfg = compose_run_config(overrides(mini_scifact, tmp_path, "shards=4", f"shard_index={index}"))
+    with pytest.raises(ConfigError, match=r"shard_index=.* must be one of 0..3 \(shards=4\)"):
+        encode_worker_shard(cfg)
+
+
+@pytest.mark.slow
+def test_a_job_encodes_its_shard_once_and_then_finds_it_stored(mini_scifact, tmp_path):
+    cfg = compose_run_config(overrides(mini_scifact, tmp_path, "shards=4", "shard_index=2"))
+    first = encode_worker_shard(cfg)
+    [item] = first["items"]
+    assert (first["status"], first["shard"], first["shards"]) == ("ok", 2, 4)
+    assert (item["task"], item["subset"], item["start"], item["end"], item["encoded"]) == (
+        "SciFact", "default", 32, 48, True)
+    assert sorted(p.name for p in (tmp_path / "cache" / "shards").rglob("shard-*.*") if p.suffix != ".lock"
+                  and p.suffix != ".encode") == ["shard-00002.json", "shard-00002.npy"]
+    [again] = encode_worker_shard(cfg)["items"]
+    assert not again["encoded"] and again["key"] == item["key"]
