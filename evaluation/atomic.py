@@ -7,9 +7,7 @@ rename itself survives a power loss.
 
 ``locked(path)`` serialises writers of one file across processes and hosts ("two workers never write the same
 file"). It uses ``filelock.FileLock`` (``fcntl``/``flock``), which works on local disks and on shared
-filesystems with POSIX locks (Lustre, GPFS, NFSv4 with lockd); on a filesystem without locks, pass
-``soft=True`` to get a lock that only relies on exclusive file creation (a crashed holder leaves a stale
-``.lock`` to delete by hand).
+filesystems with POSIX locks (Lustre, GPFS, NFSv4 with lockd); cache.dir must be on such a filesystem.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from filelock import BaseFileLock, FileLock, SoftFileLock
+from filelock import FileLock
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -59,11 +57,6 @@ def atomic_writer(path: str | Path, mode: str = "wb", encoding: str | None = Non
     _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_writer(path, "wb") as f:
-        f.write(data)
-
-
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     # Encoded by hand (no text-mode newline translation): "\n" stays "\n" on every OS, so checksums agree.
     with atomic_writer(path, "wb") as f:
@@ -81,7 +74,7 @@ def lock_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def locked(path: str | Path, timeout: float = -1, soft: bool = False) -> BaseFileLock:
+def locked(path: str | Path, timeout: float = -1) -> FileLock:
     """A cross-process lock for ``path``; use as ``with locked(p): ...``.
 
     ``timeout=-1`` waits forever (a writer holds it for seconds at most); the lock is re-entrant within one
@@ -89,5 +82,4 @@ def locked(path: str | Path, timeout: float = -1, soft: bool = False) -> BaseFil
     """
     lp = lock_path(path)
     lp.parent.mkdir(parents=True, exist_ok=True)
-    cls = SoftFileLock if soft else FileLock
-    return cls(str(lp), timeout=timeout)
+    return FileLock(str(lp), timeout=timeout)

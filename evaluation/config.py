@@ -90,8 +90,6 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     top_k: int = 100  # retrieval depth kept in run files
     search_chunk_mb: int = 512  # memory budget of the corpus block scored at once
-    seed: int = 42
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def launcher_encodes_shards(self) -> bool:

@@ -13,6 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from evaluation import __version__
 from evaluation.atomic import atomic_write_text
 from evaluation.config import ModelConfig
 
@@ -56,12 +57,6 @@ def write_task_result(path: Path, task_result, provenance: dict[str, Any]) -> Pa
     return path
 
 
-def read_task_result(path: Path):
-    from mteb import TaskResult
-
-    return TaskResult.from_disk(path)
-
-
 def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool:
     """True when `path` holds scores for every requested subset of `split` (resume skips the task)."""
     if not path.is_file():
@@ -88,8 +83,6 @@ def write_model_meta(rev_dir: Path, model: ModelConfig, embed_dim: int | None) -
 
 def provenance(model: ModelConfig, *, protocol: str, dtype: str, device: str, fingerprint: str,
                data_source: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    from evaluation import __version__
-
     return {
         "me5_eval_version": __version__,
         "model": model.name,

@@ -8,7 +8,6 @@ for MIRACL / Mr.TyDi), so the numbers equal mteb's by construction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,6 @@ log = logging.getLogger(__name__)
 MTEB_SEARCH_DEPTH = 1000  # mteb's k_values go to 1000; searching less would change recall_at_1000 / map
 # mteb drops a document identical to the query id for these tasks (RetrievalEvaluator ignore_identical_ids)
 IGNORE_IDENTICAL_IDS = {"ArguAna", "QuoraRetrieval"}
-
-
-@dataclass
-class RetrievalOutcome:
-    scores: dict
-    per_query: dict[str, dict[str, float]]
-    run: dict[str, dict[str, float]]
 
 
 def corpus_inputs(corpus: Corpus, task_name: str, start: int = 0, end: int | None = None) -> list[str]:

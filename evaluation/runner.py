@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 from tabulate import tabulate
 
@@ -92,6 +91,3 @@ def run(cfg: RunConfig) -> list:
 def run_from_overrides(overrides: list[str]) -> list:
     return run(compose_run_config(overrides))
 
-
-def with_overrides(cfg: RunConfig, **changes) -> RunConfig:
-    return replace(cfg, **changes)

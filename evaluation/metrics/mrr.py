@@ -12,16 +12,10 @@ one only when two scores are equal in float32 but not in float64 (see tests/metr
 
 from __future__ import annotations
 
-from evaluation.metrics.trec import Qrels, Run, TrecMeasure, evaluate, mean
+from evaluation.metrics.trec import TrecMeasure
 
 
 def reciprocal_rank(k: int) -> TrecMeasure:
     """The measure spec: ``mrr_at_k`` = trec_eval ``recip_rank`` under ``-M k``."""
     return TrecMeasure(f"mrr_at_{k}", "recip_rank", k)
 
-
-def mrr_at_k(run: Run, qrels: Qrels, k: int = 10, complete: bool = True) -> tuple[float, dict[str, float]]:
-    """(mean, {qid: value}) of MRR@k; ``complete`` = trec_eval -c (missing queries score 0)."""
-    m = reciprocal_rank(k)
-    per_query = evaluate(run, qrels, [m], complete=complete)
-    return mean(per_query, [m.name])[m.name], {q: row[m.name] for q, row in per_query.items()}

@@ -7,7 +7,7 @@ judgements are all 0 has ideal DCG 0 and scores 0.
 
 from __future__ import annotations
 
-from evaluation.metrics.trec import Qrels, Run, TrecMeasure, evaluate, mean
+from evaluation.metrics.trec import TrecMeasure
 
 DEFAULT_DEPTH = 100  # the papers' trec_eval -M 100; nDCG@10 does not depend on it
 
@@ -16,11 +16,3 @@ def ndcg_cut(k: int = 10, depth: int | None = DEFAULT_DEPTH) -> TrecMeasure:
     """The measure spec: ``ndcg_at_k`` = trec_eval ``ndcg_cut.k`` under ``-M depth``."""
     return TrecMeasure(f"ndcg_at_{k}", f"ndcg_cut.{k}", depth)
 
-
-def ndcg_at_k(
-    run: Run, qrels: Qrels, k: int = 10, depth: int | None = DEFAULT_DEPTH, complete: bool = True
-) -> tuple[float, dict[str, float]]:
-    """(mean, {qid: value}) of nDCG@k; ``complete`` = trec_eval -c (missing queries score 0)."""
-    m = ndcg_cut(k, depth)
-    per_query = evaluate(run, qrels, [m], complete=complete)
-    return mean(per_query, [m.name])[m.name], {q: row[m.name] for q, row in per_query.items()}

@@ -7,7 +7,7 @@ scores 0 (trec_eval does not divide by zero; it leaves the value at 0), and coun
 
 from __future__ import annotations
 
-from evaluation.metrics.trec import Qrels, Run, TrecMeasure, evaluate, mean
+from evaluation.metrics.trec import TrecMeasure
 
 DEFAULT_DEPTH = 100  # the papers' trec_eval -M 100 (so recall.1000 would be capped by it)
 
@@ -16,11 +16,3 @@ def recall_cut(k: int = 100, depth: int | None = DEFAULT_DEPTH) -> TrecMeasure:
     """The measure spec: ``recall_at_k`` = trec_eval ``recall.k`` under ``-M depth``."""
     return TrecMeasure(f"recall_at_{k}", f"recall.{k}", depth)
 
-
-def recall_at_k(
-    run: Run, qrels: Qrels, k: int = 100, depth: int | None = DEFAULT_DEPTH, complete: bool = True
-) -> tuple[float, dict[str, float]]:
-    """(mean, {qid: value}) of Recall@k; ``complete`` = trec_eval -c (missing queries score 0)."""
-    m = recall_cut(k, depth)
-    per_query = evaluate(run, qrels, [m], complete=complete)
-    return mean(per_query, [m.name])[m.name], {q: row[m.name] for q, row in per_query.items()}

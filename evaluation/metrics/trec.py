@@ -25,15 +25,14 @@ Other trec_eval behaviour kept as is:
 
 Duplicate docids: a run here is a dict, so a duplicate cannot reach pytrec_eval. trec_eval
 refuses a run file with one ("trec_eval.form_res_qrels: duplicate docs"), pytrec_eval's own
-``parse_run`` asserts, and ``evaluation.trec_io.read_run`` raises ``DataFileError``. For rows
-built in code (e.g. merging shards) ``dedupe_run`` keeps the highest score and warns.
+``parse_run`` asserts, ``evaluation.trec_io.read_run`` raises ``DataFileError``, and a search
+result with a docid twice is refused by ``evaluation.search.run_from_topk``.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +40,6 @@ import pytrec_eval
 
 from evaluation.errors import DataError
 from evaluation.trec_io import trec_order
-
-log = logging.getLogger(__name__)
 
 Run = Mapping[str, Mapping[str, float]]
 Qrels = Mapping[str, Mapping[str, int]]
@@ -87,30 +84,6 @@ def cut_run(run: Run, depth: int | None) -> dict[str, Mapping[str, float]]:
         else:
             out[qid] = {d: docs[d] for d in trec_ranking(docs)[:depth]}
     return out
-
-
-def dedupe_run(rows: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
-    """Build a run from (qid, docid, score) rows; a repeated (qid, docid) keeps its highest score.
-
-    trec_eval would refuse such a run; we keep the best score (the document was retrieved at
-    least that well) and log one warning with the count, so the choice is never silent.
-    """
-    run: dict[str, dict[str, float]] = {}
-    dupes: list[tuple[str, str]] = []
-    for qid, docid, score in rows:
-        docs = run.setdefault(qid, {})
-        if docid in docs:
-            dupes.append((qid, docid))
-            docs[docid] = max(docs[docid], float(score))
-        else:
-            docs[docid] = float(score)
-    if dupes:
-        log.warning(
-            "run has %d duplicate (query, document) rows, e.g. %s; kept the highest score of each",
-            len(dupes),
-            dupes[0],
-        )
-    return run
 
 
 def judged_queries(qrels: Qrels) -> dict[str, Mapping[str, int]]:

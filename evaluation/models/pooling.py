@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 POOLINGS = ("mean", "cls")
 
@@ -27,4 +26,4 @@ def cls_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str, normalize: bool) -> torch.Tensor:
     """Pooled (and optionally L2-normalised) float32 embeddings."""
     emb = mean_pool(hidden, attention_mask) if pooling == "mean" else cls_pool(hidden, attention_mask)
-    return F.normalize(emb, p=2, dim=-1) if normalize else emb
+    return torch.nn.functional.normalize(emb, p=2, dim=-1) if normalize else emb

@@ -1,8 +1,7 @@
-"""The pytrec_eval wrapper: what pytrec_eval does on its own, and what -c / -M / dedupe add."""
+"""The pytrec_eval wrapper: what pytrec_eval does on its own, and what -c / -M add."""
 
 from __future__ import annotations
 
-import logging
 import math
 
 import pytest
@@ -13,7 +12,7 @@ from evaluation.errors import DataError, DataFileError
 from evaluation.metrics.mrr import reciprocal_rank
 from evaluation.metrics.ndcg import ndcg_cut
 from evaluation.metrics.recall import recall_cut
-from evaluation.metrics.trec import cut_run, dedupe_run, evaluate, mean, trec_ranking
+from evaluation.metrics.trec import cut_run, evaluate, mean, trec_ranking
 
 MEASURES = [reciprocal_rank(100), reciprocal_rank(10), recall_cut(100), ndcg_cut(10)]
 
@@ -57,17 +56,6 @@ def test_duplicate_docids_are_refused_by_parse_run_and_by_read_run(tmp_path):
 
 
 # --- our additions ----------------------------------------------------------------------------
-
-
-def test_dedupe_keeps_the_highest_score_and_warns(caplog):
-    rows = [("q1", "d1", 1.0), ("q1", "d2", 0.5), ("q1", "d1", 3.0), ("q2", "d1", 0.1), ("q1", "d1", 2.0)]
-    with caplog.at_level(logging.WARNING, logger="evaluation.metrics.trec"):
-        run = dedupe_run(rows)
-    assert run == {"q1": {"d1": 3.0, "d2": 0.5}, "q2": {"d1": 0.1}}
-    assert "2 duplicate (query, document) rows" in caplog.text
-    caplog.clear()
-    dedupe_run([("q1", "d1", 1.0)])
-    assert caplog.text == ""
 
 
 def test_trec_ranking_order():
