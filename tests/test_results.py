@@ -1,0 +1,80 @@
+"""evaluation/results.py: results in mteb's layout, written atomically, read back by mteb's own loader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation.config import ModelConfig
+from evaluation.results import (
+    details_dir,
+    model_dir_name,
+    provenance,
+    result_is_complete,
+    task_result_path,
+    write_model_meta,
+    write_per_item,
+    write_task_result,
+)
+from evaluation.suites import fresh_task
+
+MODEL = ModelConfig(name="intfloat/multilingual-e5-small", revision="abc123", dim=384)
+
+
+def test_paths_follow_mtebs_results_layout(tmp_path):
+    assert model_dir_name("intfloat/multilingual-e5-small") == "intfloat__multilingual-e5-small"
+    assert task_result_path(tmp_path, MODEL, "SciFact") == (
+        tmp_path / "intfloat__multilingual-e5-small" / "abc123" / "SciFact.json")
+    no_rev = ModelConfig(name="my model")
+    assert task_result_path(tmp_path, no_rev, "X") == tmp_path / "my_model" / "no_revision_available" / "X.json"
+    assert details_dir(tmp_path, MODEL, "MIRACLRetrieval", "dev") == (
+        tmp_path / "intfloat__multilingual-e5-small" / "abc123" / "details" / "MIRACLRetrieval" / "dev")
+
+
+def _write(path, subsets, split="dev"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"scores": {split: [{"hf_subset": s, "main_score": 0.5} for s in subsets]}}))
+
+
+def test_a_result_is_complete_when_every_requested_subset_is_scored(tmp_path):
+    path = tmp_path / "MIRACLRetrieval.json"
+    assert not result_is_complete(path, "dev", ("sw",))  # no file yet
+    _write(path, ["sw", "yo"])
+    assert result_is_complete(path, "dev", ("sw",)) and result_is_complete(path, "dev", ("sw", "yo"))
+    assert not result_is_complete(path, "dev", ("sw", "te")) and not result_is_complete(path, "test", ("sw",))
+
+
+def test_a_truncated_result_counts_as_incomplete_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "SciFact.json"
+    path.write_text('{"scores": {"te')
+    with caplog.at_level("WARNING"):
+        assert not result_is_complete(path, "test", ("default",))
+    assert "is unreadable" in caplog.text
+
+
+def test_a_task_result_is_mtebs_json_rounded_to_6_decimals_with_our_provenance(tmp_path):
+    from mteb import TaskResult  # mteb's own result class (heavy import)
+
+    scores = {"test": {"default": {"ndcg_at_10": 0.123456789, "main_score": 0.123456789}}}
+    result = TaskResult.from_task_results(fresh_task("SciFact"), scores, evaluation_time=1.0)
+    prov = provenance(MODEL, protocol="paper", dtype="float32", device="cpu", fingerprint="fp",
+                      data_source={"SciFact": "local:/d"}, extra={"shards": 2})
+    path = write_task_result(tmp_path / "SciFact.json", result, prov)
+    obj = json.loads(path.read_text())
+    [entry] = obj["scores"]["test"]
+    assert entry["ndcg_at_10"] == 0.123457 and entry["hf_subset"] == "default"
+    assert obj["me5_eval"]["model"] == MODEL.name and obj["me5_eval"]["shards"] == 2
+    assert TaskResult.from_disk(path).get_score() == pytest.approx(0.123457, abs=1e-9)  # mteb reads it back
+
+
+def test_per_item_rows_are_one_json_object_per_line(tmp_path):
+    write_per_item(tmp_path / "default.per_item.jsonl", {"q1": {"ndcg_at_10": 1.0}, "q2": {"ndcg_at_10": 0.0}})
+    assert (tmp_path / "default.per_item.jsonl").read_text() == (
+        '{"id": "q1", "ndcg_at_10": 1.0}\n{"id": "q2", "ndcg_at_10": 0.0}\n')
+
+
+def test_model_meta_names_the_model_its_revision_and_dim(tmp_path):
+    write_model_meta(tmp_path, MODEL, 384)
+    meta = json.loads((tmp_path / "model_meta.json").read_text())
+    assert (meta["name"], meta["revision"], meta["embed_dim"], meta["max_tokens"]) == (MODEL.name, "abc123", 384, 512)
