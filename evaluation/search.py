@@ -11,18 +11,11 @@ Ties: the order is trec_eval's, score descending then docid descending (string o
 same rule decides, so the result is deterministic: among equal scores the larger docid is kept. Each block is
 asked for k+1 candidates; only a query whose k-th and (k+1)-th scores are equal takes a slow exact path.
 
-Backends, measured on this project's 2-core CPU (block of 200k x 384, 1000 queries, top-101, best of 3):
-  faiss.knn (sgemm tiles + heap)               0.94-0.95 s
-  torch matmul + torch.topk                    1.15-1.37 s matmul + 0.30 s topk
-  numpy matmul + argpartition                  0.80-0.92 s matmul + 1.82 s argpartition
-  fp16 -> fp32 block conversion: numpy 0.13 s, torch copy_ 0.008 s (so conversion always uses torch)
-  reference: faiss IndexFlatIP holding the fp32 block, search(1000, 100): 1.12 s
-``auto`` is therefore faiss. With faiss, a query whose boundary tie needs the slow path is re-scored over the
-block with numpy, so its scores may differ from faiss's in the last float32 bit.
-Whole run, 1M x 384 fp16 memmapped shards (4 files) x 1000 queries, top-100, chunk_bytes=256 MiB, measured
-while other jobs kept the 2 cores busy (load ~8): ours 21.5 s vs faiss IndexFlatIP holding all 1M rows in
-float32 20.3 s (ratio 1.06); RSS growth 253 MiB. On shared cores, set OMP_WAIT_POLICY=PASSIVE before torch
-/faiss load: OpenMP threads spinning at faiss's barriers made one 109k-row block 6.3 s instead of 2.0 s.
+Backends: faiss.knn, torch (matmul + topk) or numpy (matmul + argpartition); ``auto`` is faiss, the fastest of the
+three on CPU, and fp16 blocks are converted to float32 with torch, much faster than numpy's cast (measurements:
+reports/bench/README.md, section 3). With faiss, a query whose boundary tie needs the slow path is re-scored over
+the block with numpy, so its scores may differ from faiss's in the last float32 bit. On shared cores, set
+OMP_WAIT_POLICY=PASSIVE before torch/faiss load: OpenMP threads spinning at faiss's barriers slow every block.
 """
 
 from __future__ import annotations

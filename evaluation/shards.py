@@ -15,7 +15,7 @@ Integrity policy (``load_shard`` never returns bad data; it returns None and the
   the file's (inode, size, mtime_ns, ctime_ns). Any later write to the file changes ctime (which ``touch``
   cannot fake), so the stamp no longer matches and the next load hashes again. Like git's "racily clean"
   rule, no stamp is written while the file is younger than ``RACY_SECONDS``, because an edit within the
-  filesystem's timestamp granularity would keep the same times. Hashing runs at ~1-2 GB/s, once per shard.
+  filesystem's timestamp granularity would keep the same times. So a shard is read whole for hashing once.
 - write order: old manifest removed, npy renamed into place, manifest renamed last, all under a file lock. A
   crash in between leaves an npy without manifest, which loads as "incomplete write".
 """

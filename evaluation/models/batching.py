@@ -65,8 +65,7 @@ def tokenize(tokenizer, texts: list[str], max_length: int) -> TokenizedTexts:
 def pad_multiple(device: torch.device | str) -> int:
     """The multiple batches are padded to: 8 on CUDA (tensor cores; the authors' pad_to_multiple_of=8), 1 elsewhere.
 
-    On CPU a padded column costs as much as a real one: a batch of 32 STSB sentences, 18 tokens wide, padded to 24
-    took 0.41 s of CPU instead of 0.31 s (reports/bench/README.md, section 1).
+    On CPU a padded column costs as much as a real one (measured: reports/bench/README.md, section 1).
     """
     return PAD_MULTIPLE if torch.device(device).type == "cuda" else 1
 

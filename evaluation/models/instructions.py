@@ -1,7 +1,8 @@
 """The authors' per-task instructions for multilingual-e5-large-instruct, keyed by mteb task name.
 
-Source: microsoft/unilm e5/utils.py `get_task_def_by_task_name_and_type` (the commit the model card links,
-9c0f1ff, and HEAD agree for these tasks); see shared/notes/authors-protocol.md. The authors decide by task type
+Source: microsoft/unilm e5/utils.py `get_task_def_by_task_name_and_type`
+(https://github.com/microsoft/unilm/blob/master/e5/utils.py; the commit the multilingual-e5-large-instruct model
+card links, 9c0f1ff, and HEAD agree for these tasks). The authors decide by task type
 first (STS, Summarization, BitextMining share one instruction each), then by task name.
 
 Where mteb 2.x resolves a different instruction for the same task (its `TaskMetadata.prompt`, else the

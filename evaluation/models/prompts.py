@@ -2,7 +2,8 @@
 
 Pure functions of (texts, role, task, model config, protocol); the encoder only calls them.
 
-protocol "paper" (microsoft/unilm e5/, see shared/notes/authors-protocol.md):
+protocol "paper" (the authors' evaluation code, https://github.com/microsoft/unilm/tree/master/e5:
+  mteb_beir_eval.py, mteb_except_retrieval_eval.py, utils.py; the paper, arXiv 2402.05672):
   query_passage: "query: " on queries and on every text of non-retrieval tasks (issue unilm#1325: "For MTEB
                  evaluation (except its BEIR subset), we simply prepend 'query: ' to all texts"), including both
                  sides of Reranking; "passage: " on retrieval documents, except QuoraRetrieval whose documents
