@@ -15,7 +15,8 @@ from evaluation.config import SuiteConfig, SuiteTask
 from evaluation.errors import ConfigError
 
 # MIRACL / Mr.TyDi follow the authors and trec_eval (TREC topics + qrels, `trec_eval -c -M 100`, the authors'
-# title+text join); every other task follows mteb. Task name -> metric set in evaluation/scoring.py.
+# title+text join); every other task follows mteb. Task name -> its metric set in evaluation/scoring.py
+# (SUITE_METRICS; `me5-eval score --suite`), not a conf/suite/ config.
 TREC_SUITES = {"MIRACLRetrieval": "miracl", "MrTidyRetrieval": "mrtydi"}
 
 

@@ -21,6 +21,7 @@ from evaluation.atomic import atomic_write_text
 from evaluation.config import RunConfig
 from evaluation.errors import ConfigError
 
+REPO = Path(__file__).resolve().parents[2]  # this checkout: on the jobs' PYTHONPATH, holds hydra_plugins/
 WORKER_MODULE = "evaluation.sweep.worker"  # python -m evaluation.sweep.worker: the Hydra app each job runs
 WORKER_CONFIG = "worker_config"  # <sweep>/worker_config.yaml
 GPUS_LAUNCHER = "me5_gpus"  # hydra/launcher=me5_gpus: evaluation/sweep/gpus_launcher.py, registered by the worker

@@ -45,13 +45,18 @@ from evaluation.results import result_is_complete, task_result_path
 from evaluation.retrieval import shard_key
 from evaluation.shards import looks_stored
 from evaluation.suites import TaskSpec, retrieval_specs
-from evaluation.sweep.command import WORKER_CONFIG, absolute_config, check_plugin, worker_command, write_worker_config
+from evaluation.sweep.command import (
+    REPO,
+    WORKER_CONFIG,
+    absolute_config,
+    check_plugin,
+    worker_command,
+    write_worker_config,
+)
 from evaluation.sweep.receipts import encoded_items, read_receipts
 from evaluation.task_data import local_corpus_file
 
 log = logging.getLogger(__name__)
-
-REPO = Path(__file__).resolve().parents[2]  # on the sweep's PYTHONPATH, so its jobs import this checkout
 
 
 class SweepError(Me5EvalError):
@@ -164,7 +169,7 @@ def run_sweep(cfg: RunConfig, sweep_dir: Path, timeout_s: float | None = None, s
     cmd = worker_command(cfg, sweep_dir, shards)
     env = dict(os.environ)
     env.setdefault("HYDRA_FULL_ERROR", "1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)  # jobs import this checkout
     log_path = sweep_dir / "sweep.log"
     n = cfg.shards if shards is None else len(shards)
     log.info("shard sweep: %d of %d shards with hydra/launcher=%s; logs in %s", n, cfg.shards,

@@ -28,11 +28,9 @@ from joblib.externals import cloudpickle
 from omegaconf import open_dict
 
 from evaluation.atomic import atomic_write_json, locked
-from evaluation.sweep.command import GPUS_LAUNCHER
+from evaluation.sweep.command import GPUS_LAUNCHER, REPO
 
 log = logging.getLogger(__name__)
-
-REPO = Path(__file__).resolve().parents[2]  # holds hydra_plugins/me5_gpus_launcher
 
 
 @dataclass

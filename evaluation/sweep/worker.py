@@ -37,7 +37,7 @@ def _receipts_dir() -> Path | None:
     try:
         hc = HydraConfig.get()
     except ValueError:
-        return None  # called outside a Hydra run (tests call main's body directly): no receipt file
+        return None  # not inside a Hydra job: there is no job dir to put a receipt in
     if hc.mode == RunMode.MULTIRUN:
         return Path(hc.sweep.dir) / RECEIPTS
     return Path(hc.runtime.output_dir) / RECEIPTS

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hydra.core.plugins import Plugins
 
-from evaluation.sweep.gpus_launcher import REPO, GpusLauncherConf, register_gpus_launcher, visible_gpus
+from evaluation.sweep.command import REPO
+from evaluation.sweep.gpus_launcher import GpusLauncherConf, register_gpus_launcher, visible_gpus
 
 
 def test_gpus_launcher_is_a_hydra_plugin():

@@ -6,12 +6,21 @@ Corpus: ``mini_scifact`` (tests/conftest.py), 64 real SciFact documents; with sh
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
 
 from evaluation.cli import main
 from evaluation.sweep.worker import _cli_args
+
+
+def test_the_worker_app_loads_without_torch():
+    """The gpus launcher's spawned processes import this module before they set CUDA_VISIBLE_DEVICES: torch must
+    not be loaded by then (the job's code imports it)."""
+    probe = "import sys, evaluation.sweep.worker; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_data_paths_overrides_need_no_plus_plus_on_the_command_line():
