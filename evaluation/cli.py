@@ -1,12 +1,14 @@
-"""`me5-eval run|plan|score|report|compare|demo`.
+"""`me5-eval run|plan|score|report|compare|demo`: dispatch to evaluation/commands/.
 
 Imports are deferred to each command, so `me5-eval --help` and `plan` never load torch or a model.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Callable
 
 USAGE = """usage: me5-eval COMMAND [ARGS]
 
@@ -26,23 +28,14 @@ overrides (Hydra): model=small|base|large|large-instruct|minilm|custom  suite=mt
 """
 
 
-def _run(argv: list[str]) -> int:
-    from evaluation.runner import run_from_overrides
+def _command(name: str) -> Callable[[list[str]], int]:
+    """evaluation.commands.<name>.<name>_command, imported on demand."""
 
-    run_from_overrides(argv)
-    return 0
+    def call(argv: list[str]) -> int:
+        module = importlib.import_module(f"evaluation.commands.{name}")
+        return getattr(module, f"{name}_command")(argv)
 
-
-def _plan(argv: list[str]) -> int:
-    from evaluation.plan import plan_command
-
-    return plan_command(argv)
-
-
-def _score(argv: list[str]) -> int:
-    from evaluation.scoring import score_command
-
-    return score_command(argv)
+    return call
 
 
 def _report(argv: list[str]) -> int:
@@ -57,20 +50,15 @@ def _compare(argv: list[str]) -> int:
     return compare_command(argv)
 
 
-def _demo(argv: list[str]) -> int:
-    from evaluation.demo import demo_command
-
-    return demo_command(argv)
-
-
 def _worker(argv: list[str]) -> int:
     from evaluation.worker import worker_main
 
     return worker_main(argv)
 
 
-COMMANDS = {"run": _run, "plan": _plan, "score": _score, "report": _report, "compare": _compare,
-            "demo": _demo, "worker": _worker}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _report,
+    "compare": _compare, "demo": _command("demo"), "worker": _worker}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""`me5-eval plan`: every task x subset x split with counts, texts left to encode, GPU time and disk.
+"""What `me5-eval plan` shows: every task x subset x split with counts, texts left to encode, GPU time and disk.
 
 Pure bookkeeping: no model is loaded. Counts come from local files when data.root covers the task, else from
 mteb's descriptive statistics (the hub datasets' sizes, shipped inside mteb).
@@ -6,12 +6,10 @@ mteb's descriptive statistics (the hub datasets' sizes, shipped inside mteb).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig
 from evaluation.data.registry import count_local
 from evaluation.shards import shard_plan
@@ -90,12 +88,3 @@ def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:
         lines.append(f"{len(missing)} unit(s) with unknown size (corpus not found locally): "
                      + ", ".join(f"{r.task}/{r.subset}" for r in missing[:8]))
     return "\n".join(lines)
-
-
-def plan_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="me5-eval plan", description="dry run: counts and estimates")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for `me5-eval run`")
-    args = parser.parse_args(argv)
-    cfg = compose_run_config(args.overrides)
-    print(format_plan(cfg, plan_rows(cfg)))
-    return 0
