@@ -78,8 +78,8 @@ def configure_logging(verbosity: int) -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if verbosity < 0:
         os.environ.setdefault("TQDM_DISABLE", "1")
-    logging.basicConfig(level=logging.INFO if verbosity > 0 else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbosity > 0 else logging.WARNING)
     for ours in ("evaluation", "hydra"):
         logging.getLogger(ours).setLevel(logging.WARNING if verbosity < 0 else logging.INFO)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
 from evaluation.compose import compose_run_config
-from evaluation.plan import estimate, plan_rows
+from evaluation.plan import CPU_TEXTS_PER_S, PlanRow, cpu_minutes, estimate, model_shape, plan_rows
 
 MIRACL_LANGS = "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
 MRTYDI = {"ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ja": "japanese",
@@ -44,3 +46,15 @@ def test_estimate_scales_with_model_size(data_root):
     small, large = estimate(rows, 384), estimate(rows, 1024)
     assert large["gpu_hours"] > small["gpu_hours"] > 0
     assert large["shard_disk_gb"] == large["documents"] * 1024 * 2 / 1e9
+
+
+def test_cpu_estimate_scales_with_the_models_shape(minilm_dir):
+    """2,400 texts at CPU_TEXTS_PER_S per core: all-MiniLM-L6-v2 (6 x 384, read from its config.json) on 2 cores;
+    mE5-small without a local dir is assumed 12 x 384: twice the cost; base (12 x 768) four times that."""
+    rows = [PlanRow("STSBenchmark", "default", "test", None, None, 2400, 1, "local")]
+    minilm = compose_run_config(["model=minilm", f"model.path={minilm_dir}"]).model
+    assert model_shape(minilm) == (6, 384)
+    assert cpu_minutes(rows, minilm, cores=2) == pytest.approx(2400 / (2 * CPU_TEXTS_PER_S) / 60)
+    small, base = (compose_run_config([f"model={m}"]).model for m in ("small", "base"))
+    assert cpu_minutes(rows, small, cores=2) == pytest.approx(2 * cpu_minutes(rows, minilm, cores=2))
+    assert cpu_minutes(rows, base, cores=4) == pytest.approx(2 * cpu_minutes(rows, small, cores=2))

@@ -9,6 +9,7 @@ evaluation/compose.py, so a typo is one line that names the fix (exit 2), not Hy
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.utils import _run_hydra, get_args_parser
@@ -95,7 +96,10 @@ def _validate(args: Any) -> None:
     """Compose every job now: a typo fails before Hydra starts (and before any job of a sweep ran)."""
     if args.help or args.hydra_help or args.info or args.shell_completion:
         return
+    # --config-dir DIR (e.g. DIR/model/my-ckpt.yaml) joins the search path of the run; the same for this check
+    search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
     for job in sweep_jobs(args.overrides) if args.multirun else [args.overrides]:
+        job = [*search, *job]
         if args.cfg:
             compose_dict(job)
         else:
@@ -117,6 +121,8 @@ def run_command(argv: list[str]) -> int:
                    config_name="config")
     except _UserError as wrapped:
         raise wrapped.error from None
+    except SystemExit as done:  # Hydra exits after --help / --hydra-help, and with 1 after reporting an error
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
     return 0
 
 
