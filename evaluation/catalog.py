@@ -1,4 +1,4 @@
-"""What `me5-eval tasks | models | suites` list: the configs in conf/, resolved against mteb's registry.
+"""What `me5-eval tasks | models | suites` list: the configs in evaluation/conf/, resolved against mteb's registry.
 
 Nothing is loaded but configs and mteb's task metadata (no model, no data beyond checking that a local copy
 exists), so the lists are quick and work offline.

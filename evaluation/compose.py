@@ -1,4 +1,4 @@
-"""Compose a `RunConfig` from conf/ + command-line overrides (the same thing `make eval` passes).
+"""Compose a `RunConfig` from evaluation/conf/ (package data) + command-line overrides (what `make eval` passes).
 
 Hydra's own messages for unknown groups/keys are accurate but long; we turn the common ones into one
 line that lists the valid choices.
@@ -19,12 +19,12 @@ from omegaconf.errors import OmegaConfBaseException
 from evaluation.config import RunConfig, register_configs
 from evaluation.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # package data: `pip install .` ships it
 
 
 def conf_dir() -> Path:
     if not (CONF_DIR / "config.yaml").is_file():
-        raise ConfigError(f"config folder not found at {CONF_DIR}; run me5-eval from a checkout (pip install -e .)")
+        raise ConfigError(f"config folder not found at {CONF_DIR}; reinstall me5-eval (pip install .)")
     return CONF_DIR
 
 

@@ -50,6 +50,15 @@ class Landing:
         return verdict(self.published, self.ours, True, self.tolerance) == "OK"
 
 
+def report_settings() -> ReportSettings:
+    """The report's settings (conf/report.yaml); a copy installed without that file uses the defaults."""
+    try:
+        return load_settings()
+    except Me5EvalError as err:
+        log.warning("report settings not read (%s); using the default tolerances", str(err).splitlines()[0])
+        return ReportSettings()
+
+
 def reference_dir(cfg: RunConfig, settings: ReportSettings) -> Path | None:
     """`<data.root>/reference/mteb-results` of this run, else the report's default."""
     if cfg.data.root:
@@ -84,7 +93,7 @@ def _points(entry: dict, metric: str) -> float | None:
 
 def landings(cfg: RunConfig, results: list, settings: ReportSettings | None = None) -> list[Landing]:
     """Every (task, subset) of `results` that has a published value of the same model and metric."""
-    settings = settings or load_settings()
+    settings = settings or report_settings()
     ref = published_run(reference_dir(cfg, settings), cfg.model.name)
     paper = _paper_cells(settings, cfg.model.name)
     out: list[Landing] = []

@@ -2,9 +2,9 @@
 suite (evaluation/runner.py), then prints where the results went and how far each task landed from the published
 scores (evaluation/published.py).
 
-Hydra parses the command line, composes conf/ and runs the job, or with --multirun one job per combination of the
-swept values (each writes its own results). Before Hydra starts, every job's overrides are composed once by
-evaluation/compose.py, so a typo is one line that names the fix (exit 2), not Hydra's error report.
+Hydra parses the command line, composes evaluation/conf/ and runs the job, or with --multirun one job per
+combination of the swept values (each writes its own results). Before Hydra starts, every job's overrides are
+composed once by evaluation/compose.py, so a typo is one line that names the fix (exit 2), not Hydra's report.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from evaluation.compose import (
 )
 from evaluation.config import RunConfig, register_configs
 from evaluation.errors import Me5EvalError
-from evaluation.published import Landing, landings, reference_dir
-from evaluation.report.settings import load_settings
+from evaluation.published import Landing, landings, reference_dir, report_settings
 from evaluation.results import revision_dir
 from evaluation.runner import run
 
@@ -64,7 +63,7 @@ class _UserError(BaseException):
 
 
 def _help(section: str, _root_: DictConfig) -> str:
-    """${me5_eval_help:groups|options} in conf/hydra/help/run.yaml."""
+    """${me5_eval_help:groups|options} in evaluation/conf/hydra/help/run.yaml."""
     if section == "groups":
         chosen = _root_.hydra.runtime.choices
         return "\n".join(f"{g + ':':<10}{', '.join(group_choices(g))}   (now: {chosen.get(g)})" for g in GROUPS)
@@ -145,7 +144,7 @@ def _rows(results: list, lands: list[Landing]) -> list[list[str]]:
 
 def summary(cfg: RunConfig, results: list) -> str:
     """Where the results went, each score next to the published one, and how many match."""
-    settings = load_settings()
+    settings = report_settings()
     lands = landings(cfg, results, settings)
     head = ["task", "subset", "split", "ours", "published", "delta", "source"]
     table = tabulate(_rows(results, lands), headers=head, tablefmt="github", disable_numparse=True,
