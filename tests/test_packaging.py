@@ -5,6 +5,7 @@ environment's packages (torch, mteb, ...), as a researcher's mteb environment wo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +27,10 @@ def run(cmd: list, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_wheel_installs_and_plans_outside_the_checkout(tmp_path, data_root):
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", REPO],
+    # setuptools builds in the source tree (build/, *.egg-info): build a copy, not the checkout
+    src = shutil.copytree(REPO, tmp_path / "src", ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".cache", "build", "*.egg-info", "__pycache__", "results", "reports", "multirun", "outputs"))
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", src],
         cwd=tmp_path)
     [wheel] = (tmp_path / "dist").glob("me5_eval-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
