@@ -80,8 +80,9 @@ def configure_logging(verbosity: int) -> None:
         os.environ.setdefault("TQDM_DISABLE", "1")
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(logging.INFO if verbosity > 0 else logging.WARNING)
-    for ours in ("evaluation", "hydra"):
-        logging.getLogger(ours).setLevel(logging.WARNING if verbosity < 0 else logging.INFO)
+    # ours, and the --multirun job list ("Launching 2 jobs locally", "#0 : model=minilm ...")
+    for name in ("evaluation", "hydra._internal.core_plugins.basic_launcher"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbosity < 0 else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ def restore_logging(monkeypatch):
     """configure_logging sets levels and environment variables: undo both after the test."""
     for var in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
         monkeypatch.delenv(var, raising=False)
-    names = ("", "evaluation", "hydra")
+    names = ("", "evaluation", "hydra._internal.core_plugins.basic_launcher")
     levels = {n: logging.getLogger(n).level for n in names}
     yield
     for n, level in levels.items():

@@ -26,5 +26,5 @@ def demo_command(argv: list[str]) -> int:
     texts = sum(r.texts or 0 for r in rows)
     print(f"demo: {cfg.model.name} on {len(rows)} tasks, {texts:,} texts to encode: about "
           f"{cpu_minutes(rows, cfg.model, cpu_cores()):.0f} minutes on {cpu_cores()} idle CPU cores "
-          "(me5-eval plan's estimate; a rerun reuses the cached embeddings and takes seconds)", flush=True)
+          "(me5-eval plan's estimate; a rerun reuses the cached embeddings and takes about a minute)", flush=True)
     return run_command(overrides)

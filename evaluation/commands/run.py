@@ -9,6 +9,7 @@ composed once by evaluation/compose.py, so a typo is one line that names the fix
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,8 @@ def run_command(argv: list[str]) -> int:
     args.overrides = normalise_overrides(args.overrides)
     _validate(args)
     args.overrides = [*APP_OVERRIDES, *args.overrides]
+    if args.info:  # Hydra prints --info through a stdout handler of its own: ours would print every line twice
+        logging.getLogger().handlers.clear()
     register_configs()
     if not OmegaConf.has_resolver("me5_eval_help"):
         OmegaConf.register_new_resolver("me5_eval_help", _help)
