@@ -21,11 +21,11 @@ EVAL_OVERRIDES = model=$(MODEL) suite=$(SUITE) shards=$(SHARDS) launcher=$(LAUNC
 
 .PHONY: setup test test-fast eval plan demo report compare score lint bench bench-gpu clean
 
-setup:  ## create .venv with CPU torch and the pinned dependencies
+setup:  ## create .venv with CPU torch and the tested versions (constraints.txt)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install torch==2.13.0  # first, on its own: an unpinned torch pulls a CUDA build
+	$(BIN)/pip install -c constraints.txt -e '.[test]'
 
 test:  ## the whole test suite (real data from $(DATA))
 	ME5_EVAL_DATA=$(abspath $(DATA)) $(BIN)/pytest -q

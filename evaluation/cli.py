@@ -1,14 +1,17 @@
-"""`me5-eval run|plan|score|report|compare|demo`.
+"""`me5-eval run|plan|score|report|compare|demo`: dispatch to evaluation/commands/.
 
 Imports are deferred to each command, so `me5-eval --help` and `plan` never load torch or a model.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import sys
+from collections.abc import Callable
 
-USAGE = """usage: me5-eval COMMAND [ARGS]
+USAGE = """usage: me5-eval [-v|-q] COMMAND [ARGS]
 
 commands:
   run [hydra overrides]      evaluate a model on a suite, e.g. run model=large suite=miracl data.root=../shared/data
@@ -20,29 +23,25 @@ commands:
   compare A B [--results DIR] per-task deltas with paired significance tests
   demo [--data DIR]          offline end-to-end run with all-MiniLM-L6-v2 on ../shared/data
   worker [hydra overrides]   encode corpus shards (what launchers run; shard_index=i, or --multirun shard_index=0,1,...)
+  tasks [--suite S]          the tasks of a suite: type, split, subsets, main score, local data under data.root
+  models                     the model configs: checkpoint, revision, dim, protocol
+  suites                     the suites: task count and what each is
 
-overrides (Hydra): model=small|base|large|large-instruct|minilm|custom  suite=mteb-en|miracl|mrtydi|bucc|tatoeba|paper
-  tasks=[A,B] langs=[x,y] data.root=DIR model.path=DIR protocol=paper|mteb shards=N launcher=local|gpus|joblib|slurm|ray
+  -v / --verbose             also third-party INFO logs (mteb, faiss, Hydra, transformers' warnings and bars)
+  -q / --quiet               warnings and results only (no progress bars)
+
+overrides (Hydra): `me5-eval run --help` lists the config groups (model, suite, launcher) and main options
 """
 
 
-def _run(argv: list[str]) -> int:
-    from evaluation.runner import run_from_overrides
+def _command(name: str) -> Callable[[list[str]], int]:
+    """evaluation.commands.<name>.<name>_command, imported on demand."""
 
-    run_from_overrides(argv)
-    return 0
+    def call(argv: list[str]) -> int:
+        module = importlib.import_module(f"evaluation.commands.{name}")
+        return getattr(module, f"{name}_command")(argv)
 
-
-def _plan(argv: list[str]) -> int:
-    from evaluation.plan import plan_command
-
-    return plan_command(argv)
-
-
-def _score(argv: list[str]) -> int:
-    from evaluation.scoring import score_command
-
-    return score_command(argv)
+    return call
 
 
 def _report(argv: list[str]) -> int:
@@ -57,24 +56,39 @@ def _compare(argv: list[str]) -> int:
     return compare_command(argv)
 
 
-def _demo(argv: list[str]) -> int:
-    from evaluation.demo import demo_command
-
-    return demo_command(argv)
-
-
 def _worker(argv: list[str]) -> int:
     from evaluation.sweep.worker import worker_main
 
     return worker_main(argv)
 
 
-COMMANDS = {"run": _run, "plan": _plan, "score": _score, "report": _report, "compare": _compare,
-            "demo": _demo, "worker": _worker}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _report,
+    "compare": _compare, "demo": _command("demo"), "worker": _worker, "tasks": _command("tasks"),
+    "models": _command("models"), "suites": _command("suites")}
+VERBOSE, QUIET = ("-v", "--verbose"), ("-q", "--quiet")
+
+
+def configure_logging(verbosity: int) -> None:
+    """-1 quiet, 0 default, 1 verbose. By default only our INFO lines (progress: "task 2/3: SciFact") show;
+    third-party INFO (faiss's AVX512/AVX2 probe, mteb's per-subset lines, transformers' weight-loading bar
+    and warnings) needs -v. Environment variables the user set win over these defaults."""
+    if verbosity < 1:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if verbosity < 0:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbosity > 0 else logging.WARNING)
+    # ours, and the --multirun job list ("Launching 2 jobs locally", "#0 : model=minilm ...")
+    for name in ("evaluation", "hydra._internal.core_plugins.basic_launcher"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbosity < 0 else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbosity = any(a in VERBOSE for a in argv) - any(a in QUIET for a in argv)
+    argv = [a for a in argv if a not in VERBOSE + QUIET]
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
@@ -82,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"me5-eval: unknown command '{command}'; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(verbosity)
     from evaluation.errors import Me5EvalError
 
     try:

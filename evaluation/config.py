@@ -13,6 +13,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from evaluation.errors import ConfigError
+
 
 @dataclass
 class ModelConfig:
@@ -44,6 +46,7 @@ class SuiteTask:
 @dataclass
 class SuiteConfig:
     name: str = MISSING
+    description: str = ""  # one line for `me5-eval suites`
     tasks: list[SuiteTask] = field(default_factory=list)
     includes: list[str] = field(default_factory=list)  # other suites whose tasks this one adds (e.g. paper)
 
@@ -83,8 +86,10 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     protocol: str = "paper"  # paper (authors' prompts) | mteb (mteb's own prompts)
-    tasks: list[str] | None = None  # narrow the suite to these task names
-    langs: list[str] | None = None  # narrow the suite to these hf_subsets
+    # Narrow the suite to these task names / hf_subsets: a list, or one name (`tasks=SciFact`, as `mteb run -t`
+    # takes it, and what a `--multirun tasks=A,B` sweep hands each job). Any: OmegaConf has no str | list union.
+    tasks: Any = None
+    langs: Any = None
     shards: int = 1  # corpus shards per (task, subset)
     shard_index: int | None = None  # set by the sweep for each worker job: which of the `shards` it encodes
     batch_size: int = 64
@@ -92,10 +97,22 @@ class RunConfig:
     top_k: int = 100  # retrieval depth kept in run files
     search_chunk_mb: int = 512  # memory budget of the corpus block scored at once
 
+    def __post_init__(self) -> None:
+        self.tasks, self.langs = _name_list("tasks", self.tasks), _name_list("langs", self.langs)
+
     @property
     def launcher_encodes_shards(self) -> bool:
         """A launcher sweep's workers encode the corpus shards; this process then merges and scores them."""
         return bool(self.launcher.hydra_launcher) and self.shards > 1
+
+
+def _name_list(key: str, value: Any) -> list[str] | None:
+    """None, one name, or a list of names -> None or a list of names."""
+    if value is None or isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    if isinstance(value, str):
+        return [value]
+    raise ConfigError(f"{key}={value!r}: give one name ({key}=X) or a list ({key}=[X,Y])")
 
 
 def packaged_model_path(package: str) -> str | None:

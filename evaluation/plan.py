@@ -1,4 +1,4 @@
-"""`me5-eval plan`: every task x subset x split with counts, texts left to encode, GPU time and disk.
+"""What `me5-eval plan` shows: every task x subset x split with counts, texts left to encode, GPU time and disk.
 
 Pure bookkeeping: no model is loaded. Counts come from local files when data.root covers the task, else from
 mteb's descriptive statistics (the hub datasets' sizes, shipped inside mteb).
@@ -6,13 +6,14 @@ mteb's descriptive statistics (the hub datasets' sizes, shipped inside mteb).
 
 from __future__ import annotations
 
-import argparse
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from tabulate import tabulate
 
-from evaluation.compose import compose_run_config
-from evaluation.config import RunConfig
+from evaluation.config import ModelConfig, RunConfig
 from evaluation.data.registry import count_local
 from evaluation.shards import shard_plan
 from evaluation.suites import TaskSpec, mteb_task, resolve_suite
@@ -22,6 +23,10 @@ from evaluation.task_data import local_root
 # measured for the benchmark issue; used only for the estimate. Keys: embedding dim -> passages/s.
 GPU_PASSAGES_PER_S = {384: 22_800, 768: 11_500, 1024: 3_900}
 SHARD_DTYPE_BYTES = 2  # corpus shards are stored as fp16
+# CPU: all-MiniLM-L6-v2 (6 layers, width 384) encodes CPU_TEXTS_PER_S of plan's texts per second per core, fp32,
+# on `make demo`'s tasks (measured: reports/bench/README.md); other models scale by layers x width^2.
+CPU_TEXTS_PER_S, CPU_REFERENCE_SHAPE = 25.0, (6, 384)
+MODEL_SHAPES = {384: (12, 384), 768: (12, 768), 1024: (24, 1024)}  # mE5 small / base / large: layers, width
 
 
 @dataclass
@@ -75,6 +80,28 @@ def estimate(rows: list[PlanRow], dim: int) -> dict:
     return dict(documents=docs, texts=texts, gpu_hours=texts / rate / 3600, shard_disk_gb=disk_gb)
 
 
+def cpu_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def model_shape(model: ModelConfig) -> tuple[int, int]:
+    """(layers, width) from the local checkpoint's config.json, else the mE5 model of the same dim."""
+    config = Path(model.path) / "config.json" if model.path else None
+    if config is not None and config.is_file():
+        raw = json.loads(config.read_text(encoding="utf-8"))
+        if "num_hidden_layers" in raw and "hidden_size" in raw:
+            return int(raw["num_hidden_layers"]), int(raw["hidden_size"])
+    return MODEL_SHAPES.get(model.dim or 1024, MODEL_SHAPES[1024])
+
+
+def cpu_minutes(rows: list[PlanRow], model: ModelConfig, cores: int) -> float:
+    """Rough wall time of encoding every text on `cores` otherwise idle CPU cores (cached texts cost nothing)."""
+    layers, width = model_shape(model)
+    ref_layers, ref_width = CPU_REFERENCE_SHAPE
+    rate = CPU_TEXTS_PER_S * cores * (ref_layers * ref_width**2) / (layers * width**2)
+    return sum(r.texts or 0 for r in rows) / rate / 60
+
+
 def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:
     table = [[r.task, r.subset, r.split, r.queries, r.documents, r.texts, r.shards,
               f"{shard_plan(r.documents, r.shards)[0].size:,}" if r.documents else "", r.source] for r in rows]
@@ -84,18 +111,11 @@ def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:
              "",
              f"{len(rows)} work units; {est['texts']:,} texts to encode ({est['documents']:,} documents)",
              f"estimate for {cfg.model.name} (dim {cfg.model.dim}): {est['gpu_hours']:.2f} GPU-hours on one H100 "
-             f"(fp16, length-sorted), {est['shard_disk_gb']:.2f} GB of fp16 corpus shards"]
+             f"(fp16, length-sorted), {est['shard_disk_gb']:.2f} GB of fp16 corpus shards",
+             f"on this machine's {cpu_cores()} CPU cores: about {cpu_minutes(rows, cfg.model, cpu_cores()):,.0f} "
+             "minutes (rough; cached embeddings are not encoded again)"]
     missing = [r for r in rows if r.texts is None]
     if missing:
         lines.append(f"{len(missing)} unit(s) with unknown size (corpus not found locally): "
                      + ", ".join(f"{r.task}/{r.subset}" for r in missing[:8]))
     return "\n".join(lines)
-
-
-def plan_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="me5-eval plan", description="dry run: counts and estimates")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for `me5-eval run`")
-    args = parser.parse_args(argv)
-    cfg = compose_run_config(args.overrides)
-    print(format_plan(cfg, plan_rows(cfg)))
-    return 0

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-from tabulate import tabulate
-
 from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig
 from evaluation.encode import lazy_embedder
@@ -67,24 +65,17 @@ def _provenance(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec) -> dict:
                       extra={"shards": cfg.shards, "top_k": cfg.top_k, "batch_size": cfg.batch_size})
 
 
-def summary_table(results: list) -> str:
-    rows = []
-    for res in results:
-        for split, entries in res.scores.items():
-            for e in entries:
-                rows.append([res.task_name, e["hf_subset"], split, f"{100 * e['main_score']:.2f}"])
-    return tabulate(rows, headers=["task", "subset", "split", "main score x100"], tablefmt="github")
-
-
 def run(cfg: RunConfig) -> list:
     specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     if cfg.launcher_encodes_shards:
         encode_shards_with_launcher(cfg, specs)
     ctx = task_context(cfg)
-    results = [run_spec(cfg, ctx, spec) for spec in specs]
+    results = []
+    for i, spec in enumerate(specs, 1):
+        log.info("task %d/%d: %s", i, len(specs), spec.name)
+        results.append(run_spec(cfg, ctx, spec))
     if ctx.computed:
         write_model_meta(revision_dir(cfg.output.dir, cfg.model), cfg.model, ctx.embedder.encoder.dim)
-    print(summary_table(results))
     return results
 
 

@@ -1,4 +1,5 @@
-"""Suite metric sets and the scoring entry points (``score_run``, ``me5-eval score``).
+"""Suite metric sets and the scoring entry points (``score_run``, ``mteb_retrieval_scores``,
+``trec_retrieval_scores``); the ``me5-eval score`` command is evaluation/commands/score.py.
 
 Which one the runner calls:
 * MIRACL and Mr.TyDi -> ``trec_retrieval_scores``: the paper numbers come from trec_eval run as
@@ -17,17 +18,11 @@ query, so the two differ only for runs that skip queries (e.g. a BM25 run with e
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from evaluation import trec_io
-from evaluation.atomic import atomic_write_json
-from evaluation.errors import ConfigError, DataError, DataFileError, Me5EvalError, MissingDataError
+from evaluation.errors import ConfigError, DataError
 from evaluation.metrics.mrr import reciprocal_rank
 from evaluation.metrics.ndcg import ndcg_cut
 from evaluation.metrics.recall import recall_cut
@@ -128,134 +123,3 @@ def trec_retrieval_scores(
     overall, _ = score_run(run, qrels, suite)
     scores.update(overall)
     return scores
-
-
-def format_trec_eval(
-    overall: Mapping[str, float], per_query: Mapping[str, Mapping[str, float]], per_query_flag: bool
-) -> str:
-    """trec_eval's text output: ``%-22s\\t%s\\t%6.4f`` per measure, per query (``-q``) then "all"."""
-    lines = []
-    if per_query_flag:
-        for qid in sorted(per_query):
-            lines += [f"{name:<22}\t{qid}\t{value:6.4f}" for name, value in per_query[qid].items()]
-    lines += [f"{name:<22}\tall\t{value:6.4f}" for name, value in overall.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="me5-eval score",
-        description="Score a TREC run against qrels with trec_eval's flags (-c -M 100).",
-    )
-    p.add_argument("run", type=Path, help="TREC run: qid Q0 docid rank score tag")
-    p.add_argument("qrels", type=Path, help="TREC qrels (qid Q0 docid rel) or BEIR qrels tsv")
-    p.add_argument(
-        "--suite",
-        choices=sorted(SUITE_METRICS),
-        default="miracl",
-        help="metric set (printed with trec_eval -c -M 100); --save-json uses trec_eval semantics for "
-        "miracl/mrtydi and mteb's for beir",
-    )
-    p.add_argument("--per-query", action="store_true", help="also print each query (trec_eval -q)")
-    p.add_argument("--save-json", type=Path, metavar="PATH", help="write/merge an mteb TaskResult JSON")
-    p.add_argument("--model", help="model name recorded in the JSON (required with --save-json)")
-    p.add_argument("--task", help="mteb task name, e.g. MIRACLRetrieval (required with --save-json)")
-    p.add_argument("--subset", default="default", help="mteb hf_subset, e.g. ar or arabic")
-    p.add_argument("--split", help="split name (default: the task's first eval split)")
-    return p
-
-
-def _read(path: Path, what: str, reader: Any) -> Any:
-    if not path.is_file():
-        raise MissingDataError(what, [path])
-    return reader(path)
-
-
-def score_command(argv: list[str]) -> int:
-    """``me5-eval score RUN QRELS ...``: print trec_eval-style scores; 2 on a user error."""
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage error (or --help) already
-        return int(exc.code or 0)
-    if args.save_json and not (args.model and args.task):
-        print("error: --save-json needs --model and --task", file=sys.stderr)
-        return 2
-    try:
-        run = _read(args.run, "run file", trec_io.read_run)
-        qrels = _read(args.qrels, "qrels file", trec_io.read_qrels)
-        overall, per_query = score_run(run, qrels, args.suite, per_query=args.per_query)
-        sys.stdout.write(format_trec_eval(overall, per_query, args.per_query))
-        if args.save_json:
-            _save_task_result(args, run, qrels)
-    except Me5EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _task_metadata(task_name: str, subset: str) -> tuple[Any, list[str]]:
-    """mteb's metadata of the task and the languages of ``subset`` (both checked)."""
-    import mteb
-
-    try:
-        meta = mteb.get_task(task_name).metadata
-    except KeyError:
-        raise ConfigError(
-            f"unknown mteb task {task_name!r} (e.g. MIRACLRetrieval, MrTidyRetrieval, SciFact)"
-        ) from None
-    langs = meta.hf_subsets_to_langscripts
-    if subset not in langs:
-        raise ConfigError(f"task {task_name} has no subset {subset!r}; choose one of {', '.join(langs)}")
-    return meta, list(langs[subset])
-
-
-def _save_task_result(args: argparse.Namespace, run: Run, qrels: Qrels) -> None:
-    """Write (or merge into) an mteb TaskResult JSON: one entry per (split, hf_subset)."""
-    import mteb
-
-    meta, languages = _task_metadata(args.task, args.subset)
-    split = args.split or meta.eval_splits[0]
-    if SUITE_SEMANTICS[args.suite] == "trec":
-        scores = trec_retrieval_scores(run, qrels, args.suite)
-    else:
-        scores = mteb_retrieval_scores(run, qrels)
-    entry = {
-        "hf_subset": args.subset,
-        "languages": languages,
-        "main_score": scores[meta.main_score],
-        **scores,
-    }
-    doc = _load_existing(args.save_json, args.task) or {
-        "dataset_revision": meta.dataset["revision"],
-        "task_name": args.task,
-        "mteb_version": mteb.__version__,
-        "scores": {},
-        "evaluation_time": None,
-        "kg_co2_emissions": None,
-    }
-    entries = [e for e in doc["scores"].get(split, []) if e.get("hf_subset") != args.subset]
-    doc["scores"][split] = sorted([*entries, entry], key=lambda e: e["hf_subset"])
-    doc.setdefault("me5_eval", {})[f"{split}/{args.subset}"] = {
-        "model": args.model,
-        "run": str(args.run),
-        "qrels": str(args.qrels),
-        "suite": args.suite,
-        "semantics": "trec_eval -c -M 100" if SUITE_SEMANTICS[args.suite] == "trec" else "mteb",
-    }
-    atomic_write_json(args.save_json, dict(doc))
-
-
-def _load_existing(path: Path, task: str) -> dict[str, Any] | None:
-    """A result file written before (other subsets), or None; refuse one for another task."""
-    if not path.exists():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataFileError(
-            path, None, f"not a valid result JSON ({exc}); move it away or pick another path"
-        ) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("scores"), dict) or doc.get("task_name") != task:
-        raise DataFileError(path, None, f"exists but is not an mteb TaskResult of {task}; pick another path")
-    return doc

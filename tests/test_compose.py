@@ -1,4 +1,4 @@
-"""Every config in conf/ composes, every task it names exists in mteb, and bad choices fail with one clear line."""
+"""Every config in evaluation/conf/ composes, every task it names exists in mteb, bad choices fail in one line."""
 
 from __future__ import annotations
 

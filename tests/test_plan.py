@@ -1,13 +1,13 @@
-"""`me5-eval plan` counts every work unit from the real topics/qrels, without loading a model."""
+"""The plan counts every work unit from the real topics/qrels, without loading a model."""
 
 from __future__ import annotations
 
 import gzip
-import sys
 
-from evaluation.cli import main
+import pytest
+
 from evaluation.compose import compose_run_config
-from evaluation.plan import estimate, plan_rows
+from evaluation.plan import CPU_TEXTS_PER_S, PlanRow, cpu_minutes, estimate, model_shape, plan_rows
 
 MIRACL_LANGS = "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
 MRTYDI = {"ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ja": "japanese",
@@ -48,9 +48,13 @@ def test_estimate_scales_with_model_size(data_root):
     assert large["shard_disk_gb"] == large["documents"] * 1024 * 2 / 1e9
 
 
-def test_plan_command_prints_the_table_without_loading_a_model(data_root, capsys):
-    before = set(sys.modules)
-    assert main(["plan", "model=small", "suite=mteb-en", "tasks=[STSBenchmark,SciFact]", f"data.root={data_root}"]) == 0
-    out = capsys.readouterr().out
-    assert "SciFact" in out and "5,183" in out and "GPU-hours" in out
-    assert "transformers.models.bert.modeling_bert" not in set(sys.modules) - before
+def test_cpu_estimate_scales_with_the_models_shape(minilm_dir):
+    """2,400 texts at CPU_TEXTS_PER_S per core: all-MiniLM-L6-v2 (6 x 384, read from its config.json) on 2 cores;
+    mE5-small without a local dir is assumed 12 x 384: twice the cost; base (12 x 768) four times that."""
+    rows = [PlanRow("STSBenchmark", "default", "test", None, None, 2400, 1, "local")]
+    minilm = compose_run_config(["model=minilm", f"model.path={minilm_dir}"]).model
+    assert model_shape(minilm) == (6, 384)
+    assert cpu_minutes(rows, minilm, cores=2) == pytest.approx(2400 / (2 * CPU_TEXTS_PER_S) / 60)
+    small, base = (compose_run_config([f"model={m}"]).model for m in ("small", "base"))
+    assert cpu_minutes(rows, small, cores=2) == pytest.approx(2 * cpu_minutes(rows, minilm, cores=2))
+    assert cpu_minutes(rows, base, cores=4) == pytest.approx(2 * cpu_minutes(rows, small, cores=2))

@@ -16,7 +16,7 @@ The runner then goes on in-process: every shard is on disk (``load_shard`` verif
 and search, scoring and result writing happen once. Rerunning the same command reuses every finished shard, so a
 crash costs only the unfinished shards.
 
-Launchers (``conf/launcher/``): ``local`` (no sweep), ``gpus`` (evaluation/sweep/gpus_launcher.py, one process per
+Launchers (``evaluation/conf/launcher/``): ``local`` (no sweep), ``gpus`` (sweep/gpus_launcher.py, one process per
 visible GPU claiming shards dynamically), ``joblib`` (hydra-joblib-launcher), ``slurm`` (hydra-submitit-launcher, a
 job array), ``ray`` (hydra-ray-launcher, one task per shard).
 """

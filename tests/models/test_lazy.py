@@ -69,7 +69,7 @@ def test_unknown_protocol_fails_at_construction(minilm_cfg):
 
 
 def test_a_pinned_hub_model_needs_no_download_for_a_cached_run(no_loading):
-    """conf/model/small: the hub is unreachable here, yet everything a cached run needs is known."""
+    """evaluation/conf/model/small: the hub is unreachable here, yet everything a cached run needs is known."""
     from evaluation.compose import compose_run_config
 
     cfg = compose_run_config(["model=small"]).model

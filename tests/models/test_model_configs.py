@@ -1,18 +1,18 @@
-"""conf/model/*.yaml: each composes against ModelConfig and agrees with mteb's registry / the model package."""
+"""evaluation/conf/model/*.yaml: each composes against ModelConfig, agrees with mteb's registry / the model package."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
+from evaluation.compose import conf_dir
 from evaluation.config import ModelConfig, register_configs
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = conf_dir()
 REGISTRY_MODELS = {  # conf name -> mteb registry name
     "small": "intfloat/multilingual-e5-small",
     "base": "intfloat/multilingual-e5-base",

@@ -1,4 +1,4 @@
-"""evaluation/sweep/command.py and conf/launcher/: the sweep's command line, the workers' config, the plugin check.
+"""evaluation/sweep/command.py and evaluation/conf/launcher/: the sweep command line, workers' config, plugin check.
 
 Fast: no sweep runs here (tests/test_fault_tolerance.py and tests/cluster/test_sharded_eval.py run real ones).
 """
