@@ -46,13 +46,13 @@ def _score(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
-    from evaluation.report.cli import report_command
+    from evaluation.commands.report import report_command
 
     return report_command(argv)
 
 
 def _compare(argv: list[str]) -> int:
-    from evaluation.report.cli import compare_command
+    from evaluation.commands.compare import compare_command
 
     return compare_command(argv)
 

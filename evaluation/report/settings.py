@@ -13,6 +13,10 @@ from evaluation.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "conf" / "report.yaml"
+# The report's one choice of Mr.TyDi metric: MRR@10, the metric of the model cards' "Mr. TyDi" table that the
+# report compares with (the paper itself prints no Mr.TyDi table). evaluation/scoring.py's PAPER_SCORE["mrtydi"]
+# must name the same metric.
+MRTYDI_METRIC = "mrr_at_10"
 
 
 def default_reference_dir() -> Path:
@@ -34,7 +38,7 @@ class CompareSettings:
 class ReportSettings:
     tolerance_default: float = 0.3
     tolerance_tables: dict[str, float] = field(default_factory=dict)
-    paper_dir: Path = REPO / "results" / "paper"
+    paper_dir: Path | None = None  # None: the tables shipped in the package (evaluation/report/paper_tables/)
     reference_dir: Path | None = None
     paper_models: dict[str, str] = field(default_factory=dict)
     sort_by: str = "MTEB-en avg (56)"
@@ -52,7 +56,7 @@ class ReportSettings:
     def as_dict(self) -> dict[str, Any]:
         return {
             "tolerance": {"default": self.tolerance_default, "tables": dict(self.tolerance_tables)},
-            "paper_dir": str(self.paper_dir),
+            "paper_dir": str(self.paper_dir) if self.paper_dir else "(packaged: evaluation/report/paper_tables)",
             "reference_dir": str(self.reference_dir) if self.reference_dir else None,
             "paper_models": dict(self.paper_models),
             "leaderboard": {"sort_by": self.sort_by},
@@ -84,7 +88,7 @@ def load_settings(path: str | Path | None = None) -> ReportSettings:
     return ReportSettings(
         tolerance_default=float(tol.get("default", 0.3)),
         tolerance_tables={k: float(v) for k, v in (tol.get("tables") or {}).items()},
-        paper_dir=_path(raw.get("paper_dir"), REPO / "results" / "paper"),
+        paper_dir=_path(raw.get("paper_dir"), None),
         reference_dir=_path(raw.get("reference_dir"), default_reference_dir()),
         paper_models=dict(raw.get("paper_models") or {}),
         sort_by=(raw.get("leaderboard") or {}).get("sort_by", "MTEB-en avg (56)"),
