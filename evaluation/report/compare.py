@@ -91,12 +91,17 @@ def resolve_runs(args: list[str], roots: list[Path], coll: Collection) -> list[t
 
 
 def _labels(found: list[tuple[str, ModelRun]]) -> list[str]:
-    """Model names when they are distinct, else the folder names as typed (e.g. step-1000, step-2000)."""
+    """Model names when they are distinct, else the shortest distinguishing tails of the folders as typed (e.g.
+    step-1000, step-2000; or results/org__m vs mteb-results/org__m)."""
     names = [r.name for _, r in found]
     if len(set(names)) == len(names):
         return names
-    short_names = [Path(arg).name or arg for arg, _ in found]
-    return short_names if len(set(short_names)) == len(short_names) else [arg for arg, _ in found]
+    parts = [Path(arg).parts or (arg,) for arg, _ in found]
+    for k in range(1, max(map(len, parts)) + 1):
+        tails = ["/".join(p[-k:]) for p in parts]
+        if len(set(tails)) == len(tails):
+            return tails
+    return [arg for arg, _ in found]
 
 
 def _subset_test(p: PairedSubset, cfg: CompareSettings) -> dict:

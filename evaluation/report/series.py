@@ -47,32 +47,30 @@ class SeriesResult:
 
 def _common_subsets(task: str, runs: list[ModelRun]) -> tuple[str | None, list[str]]:
     first = runs[0].tasks[task]
-    split = score_split(task, first, runs[1].tasks[task])
+    split = score_split(task, first, runs[-1].tasks[task])
     subsets = set(main_scores(first, split)) if split else set()
     for r in runs[1:]:
-        subsets &= set(main_scores(r.tasks[task], split)) if split in r.tasks[task].scores else set()
+        subsets &= set(main_scores(r.tasks[task], split))
     return split, sorted(subsets)
 
 
 def task_scores(runs: list[ModelRun], labels: list[str], notes: list[str]
                 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Per task (run by every checkpoint): mean main score over the subsets all ran (NaN where a task is
-    missing), and those subsets per task."""
-    tasks = sorted(set().union(*(r.tasks for r in runs)))
+    """Per task: each checkpoint's mean main score over the subsets all checkpoints that ran the task ran (NaN for
+    a checkpoint without the task), and those subsets for the tasks every checkpoint ran."""
     rows, common = {}, {}
-    for task in tasks:
+    for task in sorted(set().union(*(r.tasks for r in runs))):
         have = [r for r in runs if task in r.tasks]
-        if len(have) < len(runs):
-            notes.append(f"{task}: run by {len(have)} of {len(runs)} checkpoints (not in the overall mean)")
-            rows[task] = [np.nan] * len(runs)
-            continue
-        split, subsets = _common_subsets(task, runs)
+        split, subsets = _common_subsets(task, have)
         if not subsets:
-            notes.append(f"{task}: no subset that every checkpoint ran")
-            rows[task] = [np.nan] * len(runs)
+            notes.append(f"{task}: no subset that every checkpoint with this task ran")
             continue
-        rows[task] = [float(np.mean([main_scores(r.tasks[task], split)[s] for s in subsets])) for r in runs]
-        common[task] = subsets
+        rows[task] = [float(np.mean([main_scores(r.tasks[task], split)[s] for s in subsets]))
+                      if task in r.tasks else np.nan for r in runs]
+        if len(have) == len(runs):
+            common[task] = subsets
+        else:
+            notes.append(f"{task}: run by {len(have)} of {len(runs)} checkpoints (not in the overall mean)")
     return pd.DataFrame.from_dict(rows, orient="index", columns=labels), common
 
 
@@ -122,20 +120,23 @@ def best_vs_next(name: str, values: pd.Series, runs: dict[str, ModelRun], subset
     return {**row, "p": p, "ci_low": lo, "ci_high": hi, "verdict": verdict}
 
 
+def _subsets_of(task: str, runs: list[ModelRun]) -> list[str]:
+    return _common_subsets(task, [r for r in runs if task in r.tasks])[1]
+
+
 def series(found: list[tuple[str, ModelRun]], cfg: CompareSettings | None = None) -> SeriesResult:
     cfg = cfg or CompareSettings()
     labels, runs = [lab for lab, _ in found], [r for _, r in found]
     notes: list[str] = []
     problems: list[Problem] = []
     tasks, subsets = task_scores(runs, labels, notes)
-    common = tasks.dropna().index.tolist()
+    common = list(subsets)
     overall = pd.DataFrame([tasks.loc[common].mean()], index=[OVERALL]) if common else pd.DataFrame(columns=labels)
     suites = suite_scores(runs, labels)
     scores = pd.concat([tasks, suites, overall])
     kind = pd.Series(["task"] * len(tasks) + ["suite"] * len(suites) + ["overall"] * len(overall), index=scores.index)
     by_label = dict(zip(labels, runs, strict=True))
-    best = [best_vs_next(t, tasks.loc[t], by_label, {t: subsets[t]} if t in subsets else None, cfg, problems)
-            for t in tasks.index]
+    best = [best_vs_next(t, tasks.loc[t], by_label, {t: _subsets_of(t, runs)}, cfg, problems) for t in tasks.index]
     best += [best_vs_next(s, suites.loc[s], by_label, None, cfg, problems) for s in suites.index]
     if common:
         best.append(best_vs_next(OVERALL, overall.loc[OVERALL], by_label, {t: subsets[t] for t in common}, cfg,

@@ -33,9 +33,9 @@ def weighted_f1(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """sklearn's f1_score(gold, pred, average="weighted", zero_division=0) along the last axis (what mteb's
     BitextMining reports), vectorised over leading axes: per label F1 = 2 TP / (#predicted + #gold), weighted by
     the label's gold count."""
+    lead, n = np.shape(pred)[:-1], np.shape(pred)[-1]
     pred = np.atleast_2d(pred).astype(np.int64)
     gold = np.broadcast_to(np.asarray(gold), pred.shape).astype(np.int64)
-    lead, n = pred.shape[:-1], pred.shape[-1]
     pred, gold = pred.reshape(-1, n), gold.reshape(-1, n)
     labels = np.unique(np.concatenate([pred.ravel(), gold.ravel()]))
     width = len(labels)
