@@ -216,6 +216,7 @@ def _top_items(task, ta: TaskFile, paired: list[PairedSubset], rows_a, cfg, note
         frames.append(pd.DataFrame({"task": task, "split": p.split, "subset": p.subset, "id": p.ids,
                                     "a": 100 * ca, "b": 100 * cb, "delta": 100 * (cb - ca)}))
     df = pd.concat(frames, ignore_index=True)
+    df = df[df["delta"].abs() > 100 * cfg.tie_eps]  # ties are not "items that differ"
     top = df.loc[df["delta"].abs().sort_values(ascending=False, kind="stable").index[:cfg.top_items]].copy()
     top["text"] = ""
     for (split, subset), idx in top.groupby(["split", "subset"], sort=False).groups.items():
