@@ -9,7 +9,7 @@ Each is compared with the floor it cannot go below, interleaved in this process:
   import torch, transformers or sentence_transformers nor load a model. Hydra's compose is timed in-process.
 - result writing: 500 x `evaluation.results.write_task_result` (atomic: temp file, fsync, rename, fsync of the
   folder) vs 500 x mteb's own `TaskResult.to_disk` (a plain write), same TaskResult, in pieces of 50.
-- report building: `me5-eval report` (evaluation.report.cli.report_command, --no-plots and with plots) over a
+- report building: `me5-eval report` (evaluation.commands.report.report_command, --no-plots and with plots) over a
   results folder of >= 500 real mteb result files (the published results in ../shared/data/reference, the
   model folders copied under other names to reach 500) vs mteb's own `ResultCache.load_results` of that folder.
 """
@@ -78,9 +78,9 @@ def results_tree(min_files: int = 500) -> tuple[Path, int]:
 def run(quick: bool = False, *, reps: int | None = None) -> tuple[list[Bar], dict]:
     import mteb
 
+    from evaluation.commands.report import report_command
     from evaluation.compose import compose_run_config
     from evaluation.config import ModelConfig
-    from evaluation.report.cli import report_command
     from evaluation.results import provenance, write_task_result
 
     reps = reps or (3 if quick else 5)

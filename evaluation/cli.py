@@ -20,7 +20,9 @@ commands:
                              trec_eval-style metrics of any TREC run file
   report [--results DIR] [--out DIR] [--check]
                              the paper's tables with deltas and verdicts, leaderboard, plots
-  compare A B [--results DIR] per-task deltas with paired significance tests
+  compare RUN RUN [RUN ...] [--results DIR]
+                             per-task deltas with paired significance tests (3+ runs: a checkpoint series);
+                             RUN: a model name under --results, or a results folder
   demo [--data DIR]          offline end-to-end run with all-MiniLM-L6-v2 on ../shared/data
   worker [hydra overrides]   encode corpus shards (what launchers run; shard_index=i, or --multirun shard_index=0,1,...)
   tasks [--suite S]          the tasks of a suite: type, split, subsets, main score, local data under data.root
@@ -44,18 +46,6 @@ def _command(name: str) -> Callable[[list[str]], int]:
     return call
 
 
-def _report(argv: list[str]) -> int:
-    from evaluation.report.cli import report_command
-
-    return report_command(argv)
-
-
-def _compare(argv: list[str]) -> int:
-    from evaluation.report.cli import compare_command
-
-    return compare_command(argv)
-
-
 def _worker(argv: list[str]) -> int:
     from evaluation.sweep.worker import worker_main
 
@@ -63,8 +53,8 @@ def _worker(argv: list[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _report,
-    "compare": _compare, "demo": _command("demo"), "worker": _worker, "tasks": _command("tasks"),
+    "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _command("report"),
+    "compare": _command("compare"), "demo": _command("demo"), "worker": _worker, "tasks": _command("tasks"),
     "models": _command("models"), "suites": _command("suites")}
 VERBOSE, QUIET = ("-v", "--verbose"), ("-q", "--quiet")
 

@@ -6,6 +6,8 @@ makes a paired test on per-item differences a test of the main-score difference:
 - STS: Spearman's per-item term 1 - 6 d_i^2 / (n^2 - 1), d_i = rank(cosine_i) - rank(gold_i); its mean is
   Spearman's rho when there are no ties (mteb's ranks average ties, so it is then a close approximation).
 - BitextMining (aligned by position, e.g. Tatoeba): 1 when the nearest neighbour is the aligned sentence.
+STS and bitext items also carry what the corpus-level metric is computed from (`cosine` + `gold`, `predicted` +
+`gold`), so that `compare` can recompute Spearman / F1 on resampled items instead of averaging per-item terms.
 Other task types (clustering, pair classification) have no such decomposition: `compare` shows their delta only.
 """
 
@@ -30,11 +32,13 @@ def sts_items(cosine: list[float], gold: list[float]) -> dict[str, dict[str, flo
     n = len(gold)
     d = rankdata(cosine) - rankdata(gold)
     terms = 1 - 6 * d**2 / (n**2 - 1)
-    return {str(i): {"cosine_spearman": float(t)} for i, t in enumerate(terms)}
+    return {str(i): {"cosine_spearman": float(t), "cosine": float(c), "gold": float(g)}
+            for i, (t, c, g) in enumerate(zip(terms, cosine, gold, strict=True))}
 
 
 def bitext_items(neighbours: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    return {str(i): {"accuracy": float(int(nn["corpus_id"]) == i)} for i, nn in enumerate(neighbours)}
+    return {str(i): {"accuracy": float(int(nn["corpus_id"]) == i), "predicted": int(nn["corpus_id"]), "gold": i}
+            for i, nn in enumerate(neighbours)}
 
 
 def _split_data(task, subset: str, split: str):

@@ -3,8 +3,8 @@
 Two sources, both read with the report's own readers (evaluation/report/), so `run`'s closing lines and
 `make report` agree: the mteb results published for the model (`<data.root>/reference/mteb-results/<org__model>/`,
 the folder of the embeddings-benchmark/results repository; the report's rule picks among revision folders), and
-the paper's tables (results/paper/*.csv, cells of single task subsets; averages are the report's job).
-Tolerances are the report's (conf/report.yaml): per paper table, the default for the mteb results.
+the paper's tables (evaluation/report/paper_tables/*.csv, cells of single task subsets; averages are the report's job).
+Tolerances are the report's (evaluation/conf/report.yaml): per paper table, the default for the mteb results.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ class Landing:
 
     @property
     def matches(self) -> bool:
-        return verdict(self.published, self.ours, True, self.tolerance) == "OK"
+        return verdict(self.published, self.ours, 1, 1, self.tolerance) == "OK"  # one cell, fully run
 
 
 def report_settings() -> ReportSettings:
-    """The report's settings (conf/report.yaml); a copy installed without that file uses the defaults."""
+    """The report's settings (evaluation/conf/report.yaml); a copy installed without that file uses the defaults."""
     try:
         return load_settings()
     except Me5EvalError as err:
@@ -71,7 +71,9 @@ def published_run(folder: Path | None, model_name: str) -> ModelRun | None:
     path = folder / model_dir_name(model_name) if folder else None
     if path is None or not path.is_dir():
         return None
-    return read_model_folder(path, "reference", Collection())
+    # the official checkpoint's run; a variant folder (quantised/local weights) is not "the published score"
+    official = [run for run in read_model_folder(path, "reference", Collection()) if run.variant is None]
+    return official[0] if official else None
 
 
 def _paper_cells(settings: ReportSettings, model_name: str) -> pd.DataFrame | None:

@@ -42,10 +42,11 @@ SUITE_METRICS: dict[str, tuple[TrecMeasure, ...]] = {
     ),
     "beir": (ndcg_cut(10, depth=100), recall_cut(100, depth=100)),
 }
-# mteb's main_score of MIRACLRetrieval, MrTidyRetrieval and the BEIR tasks; the paper's headline
-# metric per suite is PAPER_SCORE.
+# mteb's main_score of MIRACLRetrieval, MrTidyRetrieval and the BEIR tasks; the headline metric the report
+# compares per suite is PAPER_SCORE (the one place that says it). Mr.TyDi: MRR@10, the metric of the model cards'
+# Mr.TyDi table (the paper prints none); MRR@100 is stored too.
 MAIN_SCORE = "ndcg_at_10"
-PAPER_SCORE = {"miracl": "ndcg_at_10", "mrtydi": "mrr_at_100", "beir": "ndcg_at_10"}
+PAPER_SCORE = {"miracl": "ndcg_at_10", "mrtydi": "mrr_at_10", "beir": "ndcg_at_10"}
 # Which entry point gives the suite's result-file scores (see module docstring).
 SUITE_SEMANTICS = {"miracl": "trec", "mrtydi": "trec", "beir": "mteb"}
 MTEB_K_VALUES = (1, 3, 5, 10, 20, 100, 1000)

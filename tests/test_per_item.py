@@ -25,8 +25,12 @@ def test_sts_items_average_to_spearman_without_ties():
     assert [round(items[str(i)]["cosine_spearman"], 6) for i in range(4)] == [1.0, 1.0, 0.6, 0.6]
     assert np.mean([v["cosine_spearman"] for v in items.values()]) == pytest.approx(0.8)
     assert spearmanr(cosine, gold).statistic == pytest.approx(0.8)
+    assert [(items[str(i)]["cosine"], items[str(i)]["gold"]) for i in range(4)] == list(zip(cosine, gold, strict=True))
 
 
 def test_bitext_item_is_one_when_the_nearest_neighbour_is_the_aligned_sentence():
     neighbours = [{"corpus_id": 0, "score": 0.9}, {"corpus_id": 0, "score": 0.8}, {"corpus_id": 2, "score": 0.7}]
-    assert [v["accuracy"] for v in bitext_items(neighbours).values()] == [1.0, 0.0, 1.0]
+    items = bitext_items(neighbours)
+    assert [v["accuracy"] for v in items.values()] == [1.0, 0.0, 1.0]
+    # what mteb's F1 is computed from, so that `compare` recomputes F1 (not accuracy) on resampled items
+    assert [(v["predicted"], v["gold"]) for v in items.values()] == [(0, 0), (0, 1), (2, 2)]

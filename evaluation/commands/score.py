@@ -21,6 +21,7 @@ from evaluation.scoring import (
     score_run,
     trec_retrieval_scores,
 )
+from evaluation.suites import mteb_task
 
 
 def format_trec_eval(
@@ -89,14 +90,7 @@ def score_command(argv: list[str]) -> int:
 
 def _task_metadata(task_name: str, subset: str) -> tuple[Any, list[str]]:
     """mteb's metadata of the task and the languages of ``subset`` (both checked)."""
-    import mteb
-
-    try:
-        meta = mteb.get_task(task_name).metadata
-    except KeyError:
-        raise ConfigError(
-            f"unknown mteb task {task_name!r} (e.g. MIRACLRetrieval, MrTidyRetrieval, SciFact)"
-        ) from None
+    meta = mteb_task(task_name).metadata  # ConfigError naming the fix for an unknown task
     langs = meta.hf_subsets_to_langscripts
     if subset not in langs:
         raise ConfigError(f"task {task_name} has no subset {subset!r}; choose one of {', '.join(langs)}")

@@ -2,7 +2,7 @@
 
 Output: a long frame (task, subset, metric, value, n, n_expected) in points (score x 100). A mean over
 a set with gaps keeps the available part and n < n_expected marks it incomplete: nothing is ever filled
-with 0. Keys are the ones results/paper/*.csv uses, so paper cells join on (task, subset, metric).
+with 0. Keys are the ones the paper tables (paper_tables/*.csv) use, so paper cells join on (task, subset, metric).
 """
 
 from __future__ import annotations
@@ -13,19 +13,23 @@ from functools import cache, lru_cache
 
 import pandas as pd
 
+from evaluation.data.registry import MRTYDI_LANGS
 from evaluation.report.collect import ModelRun
+from evaluation.report.settings import MRTYDI_METRIC
+from evaluation.suites import mteb_task
 
 MTEB_EN = "MTEB(eng, v1)"
 CATEGORIES = ("Classification", "Clustering", "PairClassification", "Reranking", "Retrieval", "STS",
               "Summarization")
 MIRACL_EXCLUDED = ("de", "yo")  # surprise languages, not in the paper's 16-language average
-MRTYDI_ISO = {"arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id",
-              "japanese": "ja", "korean": "ko", "russian": "ru", "swahili": "sw", "telugu": "te", "thai": "th"}
+MRTYDI_ISO = MRTYDI_LANGS  # mteb hf_subset ("arabic") -> ISO code ("ar"), the paper tables' row labels
 COLUMNS = ["task", "subset", "metric", "value", "n", "n_expected"]
 
 
 @dataclass(frozen=True)
-class TaskSpec:
+class BenchmarkTask:
+    """One task of an mteb benchmark as the benchmark scores it: its category, split and subsets."""
+
     task: str
     type: str
     split: str
@@ -37,26 +41,22 @@ class TaskSpec:
 
 
 @lru_cache(maxsize=1)
-def mteb_en_specs() -> tuple[TaskSpec, ...]:
+def mteb_en_specs() -> tuple[BenchmarkTask, ...]:
     """The 56 tasks of MTEB(eng, v1) with the benchmark's own splits/subsets (MSMARCO dev, STS17 en-en...)."""
-    import mteb
+    import mteb  # deferred: importing mteb takes seconds
 
-    return tuple(TaskSpec(t.metadata.name, t.metadata.type, t.eval_splits[0], tuple(t.hf_subsets))
+    return tuple(BenchmarkTask(t.metadata.name, t.metadata.type, t.eval_splits[0], tuple(t.hf_subsets))
                  for t in mteb.get_benchmark(MTEB_EN).tasks)
 
 
 @cache
 def task_subsets(task: str) -> tuple[str, ...]:
-    import mteb
-
-    return tuple(mteb.get_task(task).hf_subsets)
+    return tuple(mteb_task(task).hf_subsets)
 
 
 @lru_cache(maxsize=1)
 def cqadupstack_parts() -> tuple[str, ...]:
-    import mteb
-
-    return tuple(t.metadata.name for t in mteb.get_task("CQADupstackRetrieval").metadata.tasks)
+    return tuple(t.metadata.name for t in mteb_task("CQADupstackRetrieval").metadata.tasks)
 
 
 def miracl_langs(n: int = 16) -> tuple[str, ...]:
@@ -82,7 +82,7 @@ def _mean_row(task: str, subset: str, metric: str, values: list[float | None]) -
             "n": len(got), "n_expected": len(values)}
 
 
-def _mteb_task_value(run: ModelRun, spec: TaskSpec) -> float | None:
+def _mteb_task_value(run: ModelRun, spec: BenchmarkTask) -> float | None:
     vals = [subset_score(run, spec.task, spec.split, s, "main_score") for s in spec.subsets]
     if all(v is not None for v in vals):
         return sum(vals) / len(vals)
@@ -130,7 +130,7 @@ def aggregate(run: ModelRun) -> pd.DataFrame:
         subs = task_subsets(task)
         rows += _per_subset(run, task, "test", "f1", subs, {"average": subs})
     mr = tuple(MRTYDI_ISO)
-    for metric in ("mrr_at_10", "recall_at_100", "ndcg_at_10"):
+    for metric in (MRTYDI_METRIC, "recall_at_100", "ndcg_at_10"):
         rows += _per_subset(run, "MrTidyRetrieval", "test", metric, mr, {"average": mr})
     df = pd.DataFrame(rows, columns=COLUMNS)
     return df[df["n"] > 0].reset_index(drop=True)

@@ -1,51 +1,24 @@
 """Read result folders in mteb's layout: <root>/<org__model>/<revision>/<Task>.json (+ model_meta.json).
 
-Each file goes through mteb's own loader (`TaskResult.from_disk`, which also converts the pre-1.11
-format); only when mteb rejects a file (custom task, hand-edited file) a tolerant reader takes over.
-Bad input never stops the report: it becomes a `Problem`, and the rest is still read.
+A path given by the user may be a results root, one model folder (`<org__model>`) or one revision folder; see
+`folder_kind`. Revision folders whose results declare `me5_eval.reference_model` (local, quantised or fine-tuned
+weights: a *variant* of a published checkpoint) become their own run, never merged with the official one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from evaluation.errors import ConfigError, DataError
+from evaluation.report.result_file import Problem, TaskFile, read_task_file
 
-# Top-level keys of the old (pre-1.11) format that are not splits.
-_META_KEYS = {"mteb_version", "mteb_dataset_name", "dataset_revision", "task_name", "evaluation_time",
-              "kg_co2_emissions", "date", "me5_eval", "evaluation_phases"}
-# NaN is reported only where the report reads it; mteb leaves NaN in unused metrics (e.g. `ap` of
-# multi-class subsets) and listing those would bury the real problems.
-USED_METRICS = ("main_score", "ndcg_at_10", "recall_at_100", "mrr_at_10", "f1")
 CHOICE_RULE = "prefer non-external, then newest mteb_version, then most score entries, then revision name"
-
-
-@dataclass
-class Problem:
-    severity: str  # "error" (input unusable) | "warning" (used, but read the caveat)
-    where: str
-    what: str
-
-
-@dataclass
-class TaskFile:
-    task: str
-    revision: str
-    path: Path
-    mteb_version: str | None
-    scores: dict[str, list[dict[str, Any]]]
-    loader: str  # "mteb" = TaskResult.from_disk, "tolerant" = our fallback reader
-
-    @property
-    def external(self) -> bool:
-        return self.revision == "external"
+DEFAULT_VARIANT = "local weights"  # how a variant is described when its results do not say (`me5_eval.variant`)
 
 
 @dataclass
@@ -58,6 +31,8 @@ class ModelRun:
     choices: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     primary: bool = True  # False for the 2nd+ folder of a duplicate model name
+    variant: str | None = None  # set for a variant of a published checkpoint: what differs (e.g. "4-bit weights")
+    reference_model: str | None = None  # the published checkpoint a variant stands for
 
 
 @dataclass
@@ -67,77 +42,42 @@ class Collection:
     files: list[dict[str, Any]] = field(default_factory=list)  # every file read: path, sha256, bytes
 
 
+@dataclass
+class _Revision:
+    name: str
+    meta: dict[str, Any]
+    files: list[TaskFile]
+
+
 def version_key(version: str | None) -> tuple[int, ...]:
     """'1.12.75' -> (1, 12, 75); None/garbage sorts first, so any real version wins."""
     nums = re.findall(r"\d+", version or "")
     return tuple(int(n) for n in nums[:3]) if nums else (-1,)
 
 
-def _main_score_name(task: str) -> str | None:
-    import mteb
-
-    try:
-        return mteb.get_task(task).metadata.main_score
-    except Exception:  # unknown/custom task: no metadata to ask
-        return None
+def _task_jsons(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.glob("*.json") if f.name != "model_meta.json" and f.is_file())
 
 
-def _tolerant(raw: dict[str, Any], path: Path) -> tuple[str, str | None, dict[str, list[dict]]]:
-    """Both layouts: new {"scores": {split: [entry]}} and old {split: {subset: {metric}} | {metric}}."""
-    name = raw.get("task_name") or raw.get("mteb_dataset_name") or path.stem
-    if isinstance(raw.get("scores"), dict):
-        scores = {s: [dict(e) for e in es if isinstance(e, dict)] for s, es in raw["scores"].items()}
-    else:
-        scores = {}
-        for split, block in raw.items():
-            if split in _META_KEYS or not isinstance(block, dict):
-                continue
-            subsets = {k: v for k, v in block.items() if isinstance(v, dict)}
-            entries = [{"hf_subset": k, **v} for k, v in subsets.items()] or [{"hf_subset": "default", **block}]
-            scores[split] = entries
-    main = _main_score_name(name)
-    for entries in scores.values():
-        for e in entries:
-            e.setdefault("hf_subset", "default")
-            if "main_score" not in e and main in e:
-                e["main_score"] = e[main]
-    return name, raw.get("mteb_version"), scores
+def folder_kind(path: Path) -> str:
+    """'root' (holds <org__model>/<revision>/<Task>.json), 'model' (holds <revision>/<Task>.json), 'revision'
+    (holds <Task>.json), or 'empty' when none of these layouts holds a result file."""
+    subdirs = sorted(p for p in path.iterdir() if p.is_dir())
+    if any(_task_jsons(r) for d in subdirs for r in d.iterdir() if r.is_dir()):
+        return "root"
+    if any(_task_jsons(d) for d in subdirs):
+        return "model"
+    return "revision" if _task_jsons(path) else "empty"
 
 
-def _nan_entries(scores: dict[str, list[dict]]) -> list[str]:
-    bad = []
-    for split, entries in scores.items():
-        for e in entries:
-            keys = [k for k in USED_METRICS if isinstance(e.get(k), float) and math.isnan(e[k])]
-            if keys:
-                bad.append(f"{split}/{e.get('hf_subset')}: {', '.join(keys)}")
-    return bad
-
-
-def read_task_file(path: Path, coll: Collection) -> TaskFile | None:
-    """One <Task>.json -> TaskFile, or None (listed as a problem) when it cannot be used."""
-    data = path.read_bytes()
-    coll.files.append({"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
-    try:
-        raw = json.loads(data)  # Python's json accepts the bare NaN mteb writes
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        coll.problems.append(Problem("error", str(path), f"corrupt JSON ({e}); file skipped"))
-        return None
-    if not isinstance(raw, dict):
-        coll.problems.append(Problem("error", str(path), "not a JSON object; file skipped"))
-        return None
-    try:
-        from mteb import TaskResult
-
-        tr = TaskResult.from_disk(path)
-        name, version, scores, loader = tr.task_name, tr.mteb_version, tr.scores, "mteb"
-    except Exception as e:  # mteb validates against its task registry; fall back, say so
-        log.debug("TaskResult.from_disk(%s) failed: %s", path, e)
-        name, version, scores = _tolerant(raw, path)
-        loader = "tolerant"
-    if bad := _nan_entries(scores):
-        coll.problems.append(Problem("warning", str(path), "NaN scores (treated as missing): " + "; ".join(bad[:5])))
-    return TaskFile(name, path.parent.name, path, version, scores, loader)
+def require_folder(path: Path, what: str = "results folder") -> Path:
+    """A user-given folder must exist and be a folder: one clear error otherwise (a typo must not pass)."""
+    if not path.exists():
+        raise ConfigError(f"{what} {path} does not exist; pass the folder that holds <org__model>/<revision>/"
+                          "<Task>.json (e.g. --results results)")
+    if not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder; pass the folder that holds the result JSONs")
+    return path
 
 
 def _read_meta(rev_dir: Path, coll: Collection) -> dict[str, Any]:
@@ -166,30 +106,68 @@ def _choose(task: str, cands: list[TaskFile]) -> tuple[TaskFile, dict[str, Any] 
                   "candidates": [f"{c.revision} (mteb {c.mteb_version})" for c in cands], "rule": CHOICE_RULE}
 
 
-def read_model_folder(folder: Path, source: str, coll: Collection) -> ModelRun | None:
-    cands: dict[str, list[TaskFile]] = {}
-    metas: list[tuple[str, dict[str, Any]]] = []
-    for rev_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        files = sorted(f for f in rev_dir.glob("*.json") if f.name != "model_meta.json")
-        if not files:
-            continue
-        metas.append((rev_dir.name, _read_meta(rev_dir, coll)))
-        for f in files:
-            if tf := read_task_file(f, coll):
-                cands.setdefault(tf.task, []).append(tf)
-    if not metas:
-        return None  # not a model folder (e.g. results/paper holds CSVs only)
+def _read_revision(rev_dir: Path, coll: Collection) -> _Revision | None:
+    files = _task_jsons(rev_dir)
+    if not files:
+        return None
+    tfs = [tf for f in files if (tf := read_task_file(f, coll.problems, coll.files))]
+    return _Revision(rev_dir.name, _read_meta(rev_dir, coll), tfs)
+
+
+def _variant_of(rev: _Revision, folder: Path, coll: Collection) -> tuple[str, str] | None:
+    """(reference_model, description) when the revision's results say they come from a variant; None for the
+    published checkpoint itself. A revision where only some files say so is still a variant (never official)."""
+    refs = {tf.provenance.get("reference_model") for tf in rev.files}
+    declared = sorted(r for r in refs if isinstance(r, str) and r)
+    if not declared:
+        return None
+    where = str(folder / rev.name)
+    if len(declared) > 1 or None in refs:
+        coll.problems.append(Problem("warning", where, f"result files disagree on me5_eval.reference_model "
+                                     f"({', '.join(declared)}, or none): shown as a variant without a reference"))
+        return "", DEFAULT_VARIANT
+    desc = next((tf.provenance["variant"] for tf in rev.files if isinstance(tf.provenance.get("variant"), str)),
+                DEFAULT_VARIANT)
+    return declared[0], desc
+
+
+def _merge(folder: Path, revs: list[_Revision], source: str) -> ModelRun:
+    """The published checkpoint's revision folders as one run: per task the file CHOICE_RULE picks."""
     # The name comes from a real run's model_meta.json before an imported ("external") one.
-    named = [m for rev, m in metas if m.get("name") and rev != "external"] or [m for _, m in metas if m.get("name")]
+    named = [r.meta for r in revs if r.meta.get("name") and r.name != "external"] or \
+        [r.meta for r in revs if r.meta.get("name")]
     meta = named[-1] if named else {}
-    run = ModelRun(meta.get("name") or folder.name.replace("__", "/"), "", source, folder, meta=meta)
-    run.hub_id = run.name
+    name = meta.get("name") or folder.name.replace("__", "/")
+    run = ModelRun(name, name, source, folder, meta=meta)
+    cands: dict[str, list[TaskFile]] = {}
+    for r in revs:
+        for tf in r.files:
+            cands.setdefault(tf.task, []).append(tf)
     for task in sorted(cands):
         run.tasks[task], choice = _choose(task, cands[task])
         if choice:
             run.choices.append(choice)
-    _check_versions(run, coll)
     return run
+
+
+def read_model_folder(folder: Path, source: str, coll: Collection, only: str | None = None) -> list[ModelRun]:
+    """The runs in one <org__model> folder (`only`: one revision folder of it): the official checkpoint's
+    revisions merged into one run, and one run per variant revision."""
+    rev_dirs = [folder / only] if only else sorted(p for p in folder.iterdir() if p.is_dir())
+    revs = [r for d in rev_dirs if (r := _read_revision(d, coll))]
+    official, variants = [], []
+    for r in revs:
+        (variants if (v := _variant_of(r, folder, coll)) else official).append((r, v))
+    runs = [_merge(folder, [r for r, _ in official], source)] if official else []
+    for r, (ref, desc) in variants:
+        run = _merge(folder, [r], source)
+        run.reference_model, run.variant = ref or None, desc
+        if run.hub_id == ref or len(variants) > 1:  # never shown under the published checkpoint's own name
+            run.name = f"{run.hub_id} [{r.name}]"
+        runs.append(run)
+    for run in runs:
+        _check_versions(run, coll)
+    return runs
 
 
 def _check_versions(run: ModelRun, coll: Collection) -> None:
@@ -205,26 +183,56 @@ def _check_versions(run: ModelRun, coll: Collection) -> None:
                                      f"mixed mteb versions for {run.name}: " + "; ".join(parts)))
 
 
+def read_path(path: Path, source: str, coll: Collection) -> list[ModelRun]:
+    """Every run under a results root, a model folder or a revision folder (see folder_kind)."""
+    kind = folder_kind(path)
+    if kind == "root":
+        return [r for f in sorted(p for p in path.iterdir() if p.is_dir()) for r in read_model_folder(f, source, coll)]
+    if kind == "model":
+        return read_model_folder(path, source, coll)
+    if kind == "revision":
+        return read_model_folder(path.parent, source, coll, only=path.name)
+    return []
+
+
+def _add(coll: Collection, runs: list[ModelRun], source: str) -> None:
+    """Duplicate model names are kept but flagged: the second is shown as `name [folder]`."""
+    seen = {r.name: r for r in coll.runs if r.source == source}
+    for run in runs:
+        if first := seen.get(run.name):
+            old = run.name
+            run.name, run.primary = f"{run.name} [{run.folder}]", False
+            coll.problems.append(Problem(
+                "warning", str(run.folder),
+                f"duplicate model name {old!r} (also {first.folder}); shown as {run.name!r}, "
+                "not compared with the paper"))
+        else:
+            seen[run.name] = run
+        coll.runs.append(run)
+
+
 def collect(roots: list[Path], source: str, coll: Collection | None = None) -> Collection:
-    """Read every model folder under each root; duplicate model names are kept but flagged."""
+    """Read every run under each path (a missing reference folder is a warning: it is optional)."""
     coll = coll or Collection()
-    seen = {r.hub_id: r for r in coll.runs if r.source == source}
     for root in roots:
         if not root.is_dir():
             coll.problems.append(Problem("error", str(root), f"{source} results folder does not exist"))
             continue
-        runs = [r for f in sorted(p for p in root.iterdir() if p.is_dir())
-                if (r := read_model_folder(f, source, coll))]
+        runs = read_path(root, source, coll)
         if not runs:
             coll.problems.append(Problem("warning", str(root), "no <org__model>/<revision>/<Task>.json found"))
-        for run in runs:
-            if first := seen.get(run.hub_id):
-                run.name, run.primary = f"{run.hub_id} [{run.folder}]", False
-                coll.problems.append(Problem(
-                    "warning", str(run.folder),
-                    f"duplicate model name {run.hub_id!r} (also {first.folder}); shown as {run.name!r}, "
-                    "not compared with the paper"))
-            else:
-                seen[run.hub_id] = run
-            coll.runs.append(run)
+        _add(coll, runs, source)
+    return coll
+
+
+def collect_results(roots: list[Path]) -> Collection:
+    """Our results: every path must be a folder holding at least one readable result (else one clear error)."""
+    for root in roots:
+        require_folder(root)
+    coll = collect(roots, "ours")
+    if not any(r.tasks for r in coll.runs):
+        bad = [p for p in coll.problems if p.severity == "error"]
+        detail = f" ({len(bad)} unreadable file(s), e.g. {bad[0].where}: {bad[0].what})" if bad else ""
+        raise DataError(f"no readable result under {', '.join(map(str, roots))}{detail}; expected "
+                        "<org__model>/<revision>/<Task>.json: run `me5-eval run ...` first or pass --results DIR")
     return coll

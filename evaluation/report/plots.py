@@ -1,4 +1,8 @@
-"""Plots (matplotlib, Agg backend, PNG + SVG): per-language bars ours vs paper, and ours-vs-paper scatter."""
+"""Plots (matplotlib, Agg backend, PNG + SVG): per-language values ours vs paper vs leaderboard, and ours vs paper.
+
+MIRACL (18 languages) and Mr.TyDi (11): grouped bars, one panel per model. Tatoeba (112 pairs): a sorted dot plot
+split into side-by-side panels of at most 28 languages, so that every label is readable on a laptop screen.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from evaluation.report.aggregate import MRTYDI_ISO, miracl_langs, task_subsets  # noqa: E402
-from evaluation.report.tables import paper_model_for  # noqa: E402
+from evaluation.report.settings import MRTYDI_METRIC  # noqa: E402
+from evaluation.report.tables import target_of  # noqa: E402
 
 # suite -> (task, metric, paper table with per-language values, title)
 SUITES = {
     "miracl": ("MIRACLRetrieval", "ndcg_at_10", "table6", "MIRACL dev nDCG@10"),
-    "mrtydi": ("MrTidyRetrieval", "mrr_at_10", "mrtydi_card", "Mr.TyDi test MRR@10"),
-    "tatoeba": ("Tatoeba", "f1", None, "Tatoeba F1 (paper reports the 112-pair mean only: dashed line)"),
+    "mrtydi": ("MrTidyRetrieval", MRTYDI_METRIC, "mrtydi_card", "Mr.TyDi test MRR@10"),
+    "tatoeba": ("Tatoeba", "f1", None, "Tatoeba F1 per language (the paper reports the 112-pair mean only: "
+                                       "dashed line)"),
 }
 COLORS = {"ours": "#1f77b4", "paper": "#ff7f0e", "leaderboard": "#7f7f7f"}
+ROWS_PER_PANEL = 28  # Tatoeba: 112 pairs = 4 panels of 28 rows on a 16 x 9 inch (laptop-shaped) figure
 
 
 def _subsets(suite: str) -> list[tuple[str, str]]:
@@ -43,36 +50,27 @@ def _series(report, suite: str) -> list[tuple[str, dict[str, np.ndarray], float]
     """Per model with data: {ours, paper, leaderboard} arrays and the paper's average (NaN if none)."""
     task, metric, table, _ = SUITES[suite]
     subs = [s for s, _ in _subsets(suite)]
-    paper_ids = set(report.paper["model"])
+    known = set(report.paper["model"]) | set(report.refs)
     out = []
     for s in report.ours:
         ours = _values(s.scores, task, metric, subs)
         if np.isnan(ours).all():
             continue
-        pid = paper_model_for(s.run, paper_ids, report.settings)
-        p = report.paper[(report.paper["model"] == pid) & (report.paper["task"] == task)]
+        target, _ = target_of(s.run, known, report.settings)
+        p = report.paper[(report.paper["model"] == target) & (report.paper["task"] == task)]
         per_lang = p[(p["table_id"] == table) & (p["metric"] == metric)] if table else p.iloc[0:0]
-        paper = _values(per_lang, task, metric, subs)
         avg = p[p["subset"].isin(["average", "avg16"]) & (p["metric"] == metric)]["value"]
-        ref = report.refs.get(pid) if pid else None
+        ref = report.refs.get(target) if target else None
         lb = _values(ref, task, metric, subs) if ref is not None and ref is not s.scores else np.full(len(subs), np.nan)
-        out.append((s.run.name, {"ours": ours, "paper": paper, "leaderboard": lb},
+        out.append((s.run.name, {"ours": ours, "paper": _values(per_lang, task, metric, subs), "leaderboard": lb},
                     float(avg.iloc[0]) if len(avg) else np.nan))
     return out
 
 
-def plot_languages(report, suite: str):
-    """One figure, one panel per model: grouped bars per language (ours / paper / leaderboard)."""
-    series = _series(report, suite)
-    if not series:
-        return None
-    labels = [lab for _, lab in _subsets(suite)]
-    if suite == "tatoeba":  # 112 pairs: show only those someone has a value for
-        keep = [i for i in range(len(labels)) if any(not np.isnan(b[k][i]) for _, b, _ in series for k in b)]
-        labels = [labels[i] for i in keep]
-        series = [(n, {k: v[keep] for k, v in b.items()}, a) for n, b, a in series]
-    width_in = max(8.0, 0.16 * len(labels) * 3)
-    fig, axes = plt.subplots(len(series), 1, figsize=(width_in, 2.8 * len(series)), squeeze=False)
+def plot_bars(series, labels: list[str], title: str):
+    """One panel per model: grouped bars per language (ours / paper / leaderboard)."""
+    fig, axes = plt.subplots(len(series), 1, figsize=(max(8.0, 0.5 * len(labels)), 2.8 * len(series)),
+                             squeeze=False)
     x = np.arange(len(labels))
     for ax, (name, bars, avg) in zip(axes[:, 0], series, strict=True):
         shown = [k for k, v in bars.items() if not np.isnan(v).all()]
@@ -82,17 +80,55 @@ def plot_languages(report, suite: str):
         if not np.isnan(avg):
             ax.axhline(avg, ls="--", color=COLORS["paper"], lw=1, label=f"paper average {avg:.1f}")
         ax.set_title(name, fontsize=9)
-        ax.set_xticks(x, labels, rotation=90 if len(labels) > 20 else 0, fontsize=6 if len(labels) > 20 else 8)
+        ax.set_xticks(x, labels, fontsize=8)
         ax.set_xlim(-0.6, len(labels) - 0.4)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never hides a bar
-    fig.suptitle(SUITES[suite][3], fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     return fig
 
 
+def plot_dots(series, labels: list[str], title: str):
+    """Languages sorted by the first model's score, best first, in columns of ROWS_PER_PANEL rows; a dot per
+    model (ours), a grey cross for the leaderboard, dashed lines for the paper's averages."""
+    keep = [i for i in range(len(labels)) if any(not np.isnan(v[i]) for _, b, _ in series for v in b.values())]
+    first = series[0][1]["ours"]
+    keep.sort(key=lambda i: (np.isnan(first[i]), -np.nan_to_num(first[i])))
+    panels = [keep[i:i + ROWS_PER_PANEL] for i in range(0, len(keep), ROWS_PER_PANEL)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 9), squeeze=False, sharex=True)
+    colors = plt.get_cmap("tab10").colors
+    for ax, rows in zip(axes[0], panels, strict=True):
+        y = np.arange(len(rows))[::-1]  # best at the top
+        for k, (name, vals, avg) in enumerate(series):
+            ax.plot(vals["ours"][rows], y, "o", ms=5, color=colors[k % 10], label=f"{name} (ours)")
+            if not np.isnan(vals["leaderboard"][rows]).all():
+                ax.plot(vals["leaderboard"][rows], y, "x", ms=5, color=COLORS["leaderboard"],
+                        label=f"{name} (leaderboard)")
+            if not np.isnan(avg):
+                ax.axvline(avg, ls="--", lw=1, color=colors[k % 10], label=f"{name}: paper mean {avg:.1f}")
+        ax.set_yticks(y, [labels[i] for i in rows], fontsize=8)
+        ax.set_ylim(-0.7, ROWS_PER_PANEL - 0.3 if len(panels) > 1 else len(rows) - 0.3)
+        ax.grid(axis="x", color="#ddd", lw=0.5)
+        ax.set_xlabel("F1 (points)", fontsize=8)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=min(4, len(names)), fontsize=8, bbox_to_anchor=(0.5, 0.96))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    return fig
+
+
+def plot_languages(report, suite: str):
+    series = _series(report, suite)
+    if not series:
+        return None
+    labels = [lab for _, lab in _subsets(suite)]
+    plot = plot_dots if suite == "tatoeba" else plot_bars
+    return plot(series, labels, SUITES[suite][3])
+
+
 def plot_scatter(cells: pd.DataFrame):
-    """Every compared cell: ours (y) vs paper (x); on the diagonal = reproduced."""
-    c = cells[cells["verdict"].isin(["OK", "FAIL"])]
+    """Every compared paper cell: ours (y) vs paper (x); on the diagonal = reproduced."""
+    c = cells[cells["verdict"].isin(["OK", "FAIL"]) & cells["family"].eq("paper")]
     if c.empty:
         return None
     fig, ax = plt.subplots(figsize=(6, 6))
@@ -107,16 +143,41 @@ def plot_scatter(cells: pd.DataFrame):
     return fig
 
 
-def write_plots(report, out_dir: Path) -> list[Path]:
+def plot_series(scores: pd.DataFrame, best: pd.DataFrame, title: str):
+    """A checkpoint series: one small panel per task / suite average / overall mean, checkpoints in the order
+    given on the x axis, the best checkpoint of each panel starred."""
+    rows = [r for r in scores.index if scores.loc[r].notna().any()]
+    ncols = min(4, len(rows))
+    nrows = -(-len(rows) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.6 * nrows), squeeze=False)
+    x = np.arange(scores.shape[1])
+    best_of = best.set_index("row")["best"].to_dict()
+    for ax, row in zip(axes.ravel(), rows, strict=False):
+        y = scores.loc[row].to_numpy(dtype=float)
+        ax.plot(x, y, "o-", color=COLORS["ours"], ms=4)
+        if (b := best_of.get(row)) in scores.columns:
+            i = list(scores.columns).index(b)
+            ax.plot([x[i]], [y[i]], "*", ms=12, color=COLORS["paper"])
+        ax.set_title(row, fontsize=9)
+        ax.set_xticks(x, scores.columns, rotation=30 if scores.shape[1] > 4 else 0, fontsize=7, ha="right")
+        ax.grid(axis="y", color="#ddd", lw=0.5)
+    for ax in axes.ravel()[len(rows):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def save(fig, out_dir: Path, name: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.{ext}" for ext in ("png", "svg")]
+    for path in paths:
+        fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return paths
+
+
+def write_plots(report, out_dir: Path) -> list[Path]:
     figs = {f"languages_{s}": plot_languages(report, s) for s in SUITES}
     figs["scatter_ours_vs_paper"] = plot_scatter(report.cells)
-    written = []
-    for name, fig in figs.items():
-        if fig is None:
-            continue
-        for ext in ("png", "svg"):
-            fig.savefig(out_dir / f"{name}.{ext}", dpi=100)
-            written.append(out_dir / f"{name}.{ext}")
-        plt.close(fig)
-    return written
+    return [p for name, fig in figs.items() if fig is not None for p in save(fig, out_dir, name)]

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.report import present as P
-from evaluation.report.render_md import LEGEND
+from evaluation.report import present
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -19,6 +18,7 @@ th,td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left}
 th{background:#f4f4f4;cursor:pointer;position:sticky;top:0}
 th[data-dir=asc]::after{content:" \\25B2"} th[data-dir=desc]::after{content:" \\25BC"}
 td.v-OK{background:#d9f2d9} td.v-FAIL{background:#f8d0d0;font-weight:bold} td.v-MISSING{background:#fff3c4}
+td.v-PARTIAL{background:#e8e0f8} td.v-disagree{color:#b00} p.note{font-style:italic;color:#555}
 td.sev-error{color:#b00;font-weight:bold} .summary{font-size:1.2em;font-weight:bold}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0} details{margin:.5em 0}
 """
@@ -51,7 +51,7 @@ def html_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "<p><em>none</em></p>"
     out = df.to_html(index=False, classes="sortable", border=0, escape=True, na_rep="")
-    out = re.sub(r"<td>(OK|FAIL|MISSING)</td>", r'<td class="v-\1">\1</td>', out)
+    out = re.sub(r"<td>(OK|FAIL|PARTIAL|MISSING|disagree)</td>", r'<td class="v-\1">\1</td>', out)
     return re.sub(r"<td>(error)</td>", r'<td class="sev-\1">\1</td>', out)
 
 
@@ -60,22 +60,33 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+def _tables(report) -> list[str]:
+    esc, body = html.escape, []
+    for tid, title, cells in present.sections(report.cells):
+        body += [f'<section id="{tid}"><h2>{esc(title)}</h2>']
+        if note := present.table_note(tid):
+            body.append(f'<p class="note">Note: {esc(note)}</p>')
+        body += [html_table(present.cell_view(cells)), "</section>"]
+    if skipped := present.tables_not_run(report.cells):
+        body.append(f"<p>Paper tables without any result here (their paper values: tables/verdicts.csv): "
+                    f"{esc('; '.join(skipped))}.</p>")
+    return body
+
+
 def render_html(report, images: list[Path]) -> str:
     s, esc = report.settings, html.escape
     body = [f"<h1>me5-eval report: {esc(report.name)}</h1>",
             f'<p class="summary">Summary: {esc(report.summary)}</p>',
-            f"<p>Tolerance {s.tolerance_default} points. {esc(LEGEND)}</p>",
-            f"<h2>Problems ({len(report.problems)})</h2>", html_table(P.problems_view(report.problems)),
-            "<h2>Verdicts per table and model</h2>", html_table(P.counts_view(report.cells))]
-    for tid, title, cells in P.sections(report.cells):
-        body += [f'<section id="{tid}"><h2>{esc(title)}</h2>', html_table(P.cell_view(cells)), "</section>"]
+            f"<p>Tolerance {s.tolerance_default} points. {esc(present.LEGEND)}</p>",
+            f"<h2>Problems ({len(report.problems)})</h2>", html_table(present.problems_view(report.problems)),
+            "<h2>Verdicts per table and model</h2>", html_table(present.counts_view(report.cells)), *_tables(report)]
     body += ['<section id="leaderboard"><h2>Leaderboard</h2>',
              f"<p>Click a column header to sort (initially by {esc(s.sort_by)}).</p>",
-             html_table(P.leaderboard_view(report.leaderboard, report.coverage, s.sort_by)), "</section>"]
+             html_table(present.leaderboard_view(report.leaderboard, report.coverage, s.sort_by)), "</section>"]
     for suite, title in (("miracl", "MIRACL dev nDCG@10 per language"), ("mrtydi", "Mr.TyDi MRR@10 per language")):
         vals, cov = report.languages[suite]
         body += [f'<section id="languages-{suite}"><h2>{title}</h2>',
-                 html_table(P.leaderboard_view(vals, cov, vals.columns[2])), "</section>"]
+                 html_table(present.leaderboard_view(vals, cov, vals.columns[2])), "</section>"]
     body += ["<h2>Plots</h2>", *(_img(p) for p in images),
              "<details><summary>Inputs: models read, mteb versions</summary>", html_table(report.provenance),
              "</details><details><summary>Revision choices</summary>", html_table(report.choices), "</details>"]

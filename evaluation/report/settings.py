@@ -1,4 +1,4 @@
-"""Report settings: conf/report.yaml (tolerances, paths, compare options) as one small dataclass."""
+"""Report settings: evaluation/conf/report.yaml (tolerances, paths, compare options) as one small dataclass."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 import yaml
 
 from evaluation.errors import ConfigError
+from evaluation.scoring import PAPER_SCORE
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = REPO / "conf" / "report.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "report.yaml"  # package data
+# The report's Mr.TyDi metric: the one evaluation/scoring.py names (MRR@10, the model cards' Mr.TyDi table).
+MRTYDI_METRIC = PAPER_SCORE["mrtydi"]
 
 
 def default_reference_dir() -> Path:
@@ -34,7 +37,7 @@ class CompareSettings:
 class ReportSettings:
     tolerance_default: float = 0.3
     tolerance_tables: dict[str, float] = field(default_factory=dict)
-    paper_dir: Path = REPO / "results" / "paper"
+    paper_dir: Path | None = None  # None: the tables shipped in the package (evaluation/report/paper_tables/)
     reference_dir: Path | None = None
     paper_models: dict[str, str] = field(default_factory=dict)
     sort_by: str = "MTEB-en avg (56)"
@@ -52,7 +55,7 @@ class ReportSettings:
     def as_dict(self) -> dict[str, Any]:
         return {
             "tolerance": {"default": self.tolerance_default, "tables": dict(self.tolerance_tables)},
-            "paper_dir": str(self.paper_dir),
+            "paper_dir": str(self.paper_dir) if self.paper_dir else "(packaged: evaluation/report/paper_tables)",
             "reference_dir": str(self.reference_dir) if self.reference_dir else None,
             "paper_models": dict(self.paper_models),
             "leaderboard": {"sort_by": self.sort_by},
@@ -65,14 +68,14 @@ def _path(value: str | None, fallback: Path | None) -> Path | None:
     if value is None:
         return fallback
     p = Path(value).expanduser()
-    return p if p.is_absolute() else REPO / p
+    return p.resolve()  # relative to the current directory, as output.dir and --results are
 
 
 def load_settings(path: str | Path | None = None) -> ReportSettings:
-    """Read conf/report.yaml (or `path`); unknown keys are an error so typos do not pass silently."""
+    """Read evaluation/conf/report.yaml (or `path`); unknown keys are an error so typos do not pass silently."""
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
-        raise ConfigError(f"report config {path} not found; pass --config or restore conf/report.yaml")
+        raise ConfigError(f"report config {path} not found; pass --config or restore evaluation/conf/report.yaml")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     known = {"tolerance", "paper_dir", "reference_dir", "paper_models", "leaderboard", "compare"}
     if unknown := set(raw) - known:
@@ -84,7 +87,7 @@ def load_settings(path: str | Path | None = None) -> ReportSettings:
     return ReportSettings(
         tolerance_default=float(tol.get("default", 0.3)),
         tolerance_tables={k: float(v) for k, v in (tol.get("tables") or {}).items()},
-        paper_dir=_path(raw.get("paper_dir"), REPO / "results" / "paper"),
+        paper_dir=_path(raw.get("paper_dir"), None),
         reference_dir=_path(raw.get("reference_dir"), default_reference_dir()),
         paper_models=dict(raw.get("paper_models") or {}),
         sort_by=(raw.get("leaderboard") or {}).get("sort_by", "MTEB-en avg (56)"),

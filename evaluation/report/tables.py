@@ -1,7 +1,9 @@
 """Paper tables with our values next to the paper's, and the leaderboard.
 
 A "cell" is one paper number (table, row, model, metric) joined with our aggregate for the same key,
-the published mteb result for that paper model ("leaderboard"), the delta and a verdict.
+the published mteb result for that checkpoint ("leaderboard"), the deltas and a verdict. Each run is held
+against one published checkpoint (`target_of`): its own (a reproduction), the one it is a variant of
+(`me5_eval.reference_model`), or the one it was fine-tuned from (`adapted_from`, `paper_models:`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import pandas as pd
 
 from evaluation.report.aggregate import MRTYDI_ISO, MTEB_EN, miracl_langs
 from evaluation.report.collect import ModelRun
-from evaluation.report.settings import ReportSettings
+from evaluation.report.settings import MRTYDI_METRIC, ReportSettings
 from evaluation.report.verdict import apply_verdicts
 
 KEY = ["task", "subset", "metric"]
-CELL_COLUMNS = ["table_id", "table", "paper_row", "model", "paper_model", "paper_model_id", "task", "subset",
-                "metric", "derived", "paper", "leaderboard", "ours", "n", "n_expected", "note", "source", "order"]
+CELL_COLUMNS = ["family", "table_id", "table", "paper_row", "model", "relation", "relation_note", "paper_model",
+                "checkpoint", "task", "subset", "metric", "derived", "paper", "leaderboard", "ours", "n",
+                "n_expected", "note", "source", "order", "counted"]
+# How a run relates to the published checkpoint its row is held against (see module docstring).
+REPRODUCTION, VARIANT, DERIVED, OTHER, NOT_RUN = "reproduction", "variant", "derived", "other", "not run"
 # Leaderboard columns: label -> aggregate key. (n) = how many tasks/languages the mean is over.
 LEADERBOARD_COLUMNS = {
     "MTEB-en avg (56)": (MTEB_EN, "average", "main_score"),
@@ -33,7 +38,7 @@ LEADERBOARD_COLUMNS = {
     "MIRACL R@100 (16)": ("MIRACLRetrieval", "avg16", "recall_at_100"),
     "BUCC F1 (4)": ("BUCC", "average", "f1"),
     "Tatoeba F1 (112)": ("Tatoeba", "average", "f1"),
-    "Mr.TyDi MRR@10 (11)": ("MrTidyRetrieval", "average", "mrr_at_10"),
+    "Mr.TyDi MRR@10 (11)": ("MrTidyRetrieval", "average", MRTYDI_METRIC),
     "Mr.TyDi R@100 (11)": ("MrTidyRetrieval", "average", "recall_at_100"),
 }
 
@@ -44,13 +49,25 @@ class Scored:
     scores: pd.DataFrame  # aggregate(run)
 
 
-def paper_model_for(run: ModelRun, paper_ids: set[str], settings: ReportSettings) -> str | None:
-    """Which paper row a run is held against: its own, the configured one, or the one it was fine-tuned from."""
-    if run.primary and run.hub_id in paper_ids:
-        return run.hub_id
+def target_of(run: ModelRun, known: set[str], settings: ReportSettings) -> tuple[str | None, str]:
+    """(published checkpoint the run is held against, relation); `known` = checkpoints with numbers to compare."""
+    if run.variant is not None:
+        return (run.reference_model if run.reference_model in known else None), VARIANT
+    if run.primary and run.hub_id in known:
+        return run.hub_id, REPRODUCTION
     wanted = settings.paper_models.get(run.name) or settings.paper_models.get(run.hub_id)
     wanted = wanted or (run.meta.get("adapted_from") if run.primary else None)
-    return wanted if wanted in paper_ids else None
+    return (wanted, DERIVED) if wanted in known else (None, OTHER)
+
+
+def relation_note(run: ModelRun | None, relation: str, checkpoint: str | None) -> str:
+    """The label a reader sees next to a run that is not the published checkpoint itself."""
+    if relation == VARIANT:
+        what = run.variant if run else "local weights"
+        return f"variant ({what}) vs published checkpoint {checkpoint}" if checkpoint else f"variant ({what})"
+    if relation == DERIVED:
+        return f"derived from {checkpoint}: meant to differ, not counted"
+    return ""
 
 
 def _join(group: pd.DataFrame, scores: pd.DataFrame | None, col: str) -> pd.DataFrame:
@@ -63,9 +80,13 @@ def _complete_values(scores: pd.DataFrame | None) -> pd.DataFrame | None:
     return None if scores is None else scores[scores["n"] == scores["n_expected"]]
 
 
-def _model_cells(group, label, paper_id, scored, refs) -> pd.DataFrame:
-    c = group.rename(columns={"value": "paper"}).assign(model=label, paper_model_id=paper_id)
-    c = _join(c, _complete_values(refs.get(paper_id)) if paper_id else None, "leaderboard")
+def _model_cells(group, scored: Scored | None, checkpoint, relation, refs) -> pd.DataFrame:
+    label = scored.run.name if scored else checkpoint
+    c = group.rename(columns={"value": "paper"}).assign(
+        family="paper", model=label, checkpoint=checkpoint or "", relation=relation,
+        relation_note=relation_note(scored.run if scored else None, relation, checkpoint),
+        counted=relation == REPRODUCTION)
+    c = _join(c, _complete_values(refs.get(checkpoint)) if checkpoint else None, "leaderboard")
     c = c.drop(columns=["n", "n_expected"])
     c = _join(c, scored.scores if scored else None, "ours")
     c[["n", "n_expected"]] = c[["n", "n_expected"]].fillna(0).astype(int)
@@ -74,22 +95,27 @@ def _model_cells(group, label, paper_id, scored, refs) -> pd.DataFrame:
 
 def paper_cells(paper: pd.DataFrame, table_ids: list[str], ours: list[Scored],
                 refs: dict[str, pd.DataFrame], settings: ReportSettings) -> pd.DataFrame:
-    """Cells of the given tables for every paper model (MISSING when not run) and every other run."""
+    """Cells of the given tables for every paper model (relation 'not run' when nothing of ours is held against
+    it) and every other run with values for them (no paper row: values only)."""
     p = paper[paper["table_id"].isin(table_ids)]
     paper_ids = set(p["model"])
-    mapped: dict[str, list[Scored]] = {}
+    mapped: dict[str, list[tuple[Scored, str]]] = {}
     others: list[Scored] = []
     for s in ours:
-        pm = paper_model_for(s.run, paper_ids, settings)
-        (mapped.setdefault(pm, []) if pm else others).append(s)
+        target, relation = target_of(s.run, paper_ids, settings)
+        if target:
+            mapped.setdefault(target, []).append((s, relation))
+        else:
+            others.append(s)
     frames = []
     for paper_id, group in p.groupby("model", sort=False):
-        for s in mapped.get(paper_id) or [None]:
-            frames.append(_model_cells(group, s.run.name if s else paper_id, paper_id, s, refs))
+        for s, relation in mapped.get(paper_id) or [(None, NOT_RUN)]:
+            frames.append(_model_cells(group, s, paper_id, relation, refs))
     rows = p.drop_duplicates(["table_id", "paper_row", *KEY]).assign(value=float("nan"), paper_model="",
                                                                      note="no paper row for this model")
-    for s in others:  # a custom checkpoint next to the paper rows: values, no verdict
-        c = _model_cells(rows, s.run.name, "", s, {})
+    for s in others:  # e.g. all-MiniLM-L6-v2 on STSBenchmark: its values next to the paper rows, no verdict
+        published, _ = target_of(s.run, set(refs), settings)
+        c = _model_cells(rows, s, published, OTHER, refs)
         if c["ours"].notna().any():
             frames.append(c)
     cells = pd.concat(frames, ignore_index=True)[CELL_COLUMNS] if frames else pd.DataFrame(columns=CELL_COLUMNS)
@@ -148,7 +174,7 @@ def leaderboard(entries: list[tuple[str, str, pd.DataFrame]]):
 def language_columns(suite: str) -> dict[str, tuple[str, str, str]]:
     if suite == "miracl":
         return {lang: ("MIRACLRetrieval", lang, "ndcg_at_10") for lang in miracl_langs(18)}
-    return {iso: ("MrTidyRetrieval", name, "mrr_at_10") for name, iso in MRTYDI_ISO.items()}
+    return {iso: ("MrTidyRetrieval", name, MRTYDI_METRIC) for name, iso in MRTYDI_ISO.items()}
 
 
 def sort_by(values: pd.DataFrame, column: str, coverage: pd.DataFrame | None = None) -> pd.DataFrame:

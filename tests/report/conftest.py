@@ -26,3 +26,9 @@ def bad_results(tmp_path, synthetic_results) -> tuple[Path, dict[str, Path]]:
 @pytest.fixture()
 def settings():
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def report_settings():
+    """Shared by module-scoped fixtures: never mutate it (use `settings` for a private copy)."""
+    return load_settings()
