@@ -57,7 +57,7 @@ def test_score_command_prints_trec_eval_lines(files, capsys):
         ("malformed", "bad.run:2: expected 6 fields"),
         ("disjoint", "share no query id"),
         ("no-model", "--save-json needs --model and --task"),
-        ("bad-task", "unknown mteb task 'NoSuchTask'"),
+        ("bad-task", "unknown task 'NoSuchTask'"),
         ("bad-subset", "has no subset 'xx'"),
     ],
 )
