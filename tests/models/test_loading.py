@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 
 import pytest
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
-from evaluation.models.loading import dir_fingerprint, load_encoder
+from evaluation.models.loading import check_tokenizer_fits, dir_fingerprint, load_encoder
 
 
 def test_dir_without_weights(tmp_path, minilm_dir):
@@ -65,3 +66,39 @@ def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
         f.seek((3 << 20) - 10)
         f.write(b"\1")  # a change in the last MiB
     assert dir_fingerprint(tmp_path) != before
+
+
+@pytest.fixture(scope="module")
+def minilm_parts(minilm_dir):
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(minilm_dir), AutoTokenizer.from_pretrained(minilm_dir)
+
+
+def test_tokenizer_fits_its_own_model_and_a_padded_matrix(minilm_parts):
+    model, tokenizer = minilm_parts
+    assert len(tokenizer) == model.get_input_embeddings().weight.shape[0] == 30522
+    check_tokenizer_fits(tokenizer, model, "minilm")
+    padded = copy.deepcopy(model)
+    padded.resize_token_embeddings(30522 + 262)  # within 1% of the rows (305): GPU padding, reserved rows
+    check_tokenizer_fits(tokenizer, padded, "minilm")
+
+
+def test_tokenizer_of_another_size_is_refused(minilm_parts):
+    model, tokenizer = minilm_parts
+    bigger = copy.deepcopy(model)
+    bigger.resize_token_embeddings(30522 + 400)  # 400 unused rows > max(256, 1% of 30922 = 309)
+    with pytest.raises(ModelLoadError, match=r"\(30522 token ids\) does not fit the model's word embeddings "
+                                             r"\(30922 rows"):
+        check_tokenizer_fits(tokenizer, bigger, "minilm")
+    smaller = copy.deepcopy(model)
+    smaller.resize_token_embeddings(30000)  # ids 30000..30521 would index past the matrix
+    with pytest.raises(ModelLoadError, match=r"\(30522 token ids\) does not fit .* \(30000 rows"):
+        check_tokenizer_fits(tokenizer, smaller, "minilm")
+
+
+def test_dir_without_tokenizer_files(tmp_path, minilm_dir):
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).symlink_to(minilm_dir / name)
+    with pytest.raises(ModelLoadError, match=f"^no tokenizer files in {tmp_path} "):
+        load_encoder(ModelConfig(name="m", path=str(tmp_path)), device="cpu")
