@@ -43,5 +43,9 @@ class ModelLoadError(Me5EvalError):
     """A model could not be loaded from a local dir or the hub."""
 
 
+class ModelOutputError(Me5EvalError):
+    """The model produced embeddings no score can be computed from (NaN/inf)."""
+
+
 class CacheError(Me5EvalError):
     """A cache/shard file is corrupt or does not match its manifest."""

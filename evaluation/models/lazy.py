@@ -73,8 +73,8 @@ class LazyEncoder:
 
     def encode_formatted(self, texts: list[str], **kwargs) -> np.ndarray:
         self.forward_calls += 1
-        return self.load().encode_formatted(texts, **kwargs)
+        return loading.require_finite(self.load().encode_formatted(texts, **kwargs), self.cfg, self.dtype)
 
     def encode_texts(self, texts: list[str], **kwargs) -> np.ndarray:
         self.forward_calls += 1
-        return self.load().encode_texts(texts, **kwargs)
+        return loading.require_finite(self.load().encode_texts(texts, **kwargs), self.cfg, self.dtype)

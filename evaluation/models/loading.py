@@ -10,10 +10,11 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from evaluation.config import ModelConfig
-from evaluation.errors import ConfigError, ModelLoadError
+from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
 from evaluation.models.encoder import E5Encoder
 from evaluation.models.pooling import POOLINGS
 from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
@@ -69,6 +70,21 @@ def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
     if model_cfg.revision:
         return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
     return None
+
+
+def require_finite(embeddings: np.ndarray, model_cfg: ModelConfig, dtype: torch.dtype) -> np.ndarray:
+    """``embeddings`` if every value is finite; NaN/inf would rank and correlate as garbage (or crash a cache)."""
+    finite = np.isfinite(embeddings).all(axis=1)
+    if finite.all():
+        return embeddings
+    bad, dtype_name = int((~finite).sum()), str(dtype).removeprefix("torch.")
+    if dtype == torch.float16:
+        fix = ("its activations overflow float16 (largest value 65504); rerun with model.dtype=float32 (or "
+               "model.dtype=bfloat16 on a GPU that has it)")
+    else:
+        fix = "its weights hold NaN/inf or are broken; check the checkpoint (model.path / model.revision)"
+    raise ModelOutputError(f"{model_cfg.name} produced NaN/inf embeddings for {bad} of {len(finite)} texts in "
+                           f"{dtype_name}: {fix}")
 
 
 def _local_weights(local: Path) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import shutil
 
+import numpy as np
 import pytest
+import torch
 
 from evaluation.config import ModelConfig
-from evaluation.errors import ConfigError, ModelLoadError
-from evaluation.models.loading import check_tokenizer_fits, dir_fingerprint, load_encoder
+from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
+from evaluation.models.loading import check_tokenizer_fits, dir_fingerprint, load_encoder, require_finite
 
 
 def test_dir_without_weights(tmp_path, minilm_dir):
@@ -102,3 +104,15 @@ def test_dir_without_tokenizer_files(tmp_path, minilm_dir):
         (tmp_path / name).symlink_to(minilm_dir / name)
     with pytest.raises(ModelLoadError, match=f"^no tokenizer files in {tmp_path} "):
         load_encoder(ModelConfig(name="m", path=str(tmp_path)), device="cpu")
+
+
+def test_non_finite_embeddings_are_refused_with_the_dtype_fix(minilm_cfg):
+    good = np.ones((3, 2), np.float32)
+    assert require_finite(good, minilm_cfg, torch.float16) is good
+    bad = good.copy()
+    bad[1, 0], bad[2, 1] = np.nan, np.inf
+    with pytest.raises(ModelOutputError, match=r"all-MiniLM-L6-v2 produced NaN/inf embeddings for 2 of 3 texts in "
+                                               r"float16: .* rerun with model.dtype=float32"):
+        require_finite(bad, minilm_cfg, torch.float16)
+    with pytest.raises(ModelOutputError, match=r"for 2 of 3 texts in float32: its weights hold NaN/inf"):
+        require_finite(bad, minilm_cfg, torch.float32)
