@@ -383,3 +383,49 @@ def test_the_fix_named_for_a_float16_overflow_works(tmp_path, capsys, shared_cac
     assert main([*argv, "model.dtype=float32"]) == 0
     [result] = (tmp_path / "out").rglob("SciFact.json")
     assert json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"] == 1.0  # both queries find their doc
+
+
+NOT_RESULTS = {"list": "[]", "no-scores": "{}", "scores-a-list": '{"scores": []}', "truncated": '{"scores": {"',
+               "split-not-a-list": '{"scores": {"test": {"x": 1}}}',
+               "entry-not-a-dict": '{"task_name": "SciFact", "scores": {"test": [7]}}',
+               "nan-main-score": '{"task_name": "SciFact", "scores": {"test": [{"hf_subset": "default", '
+                                 '"main_score": NaN}]}}',
+               "not-an-mteb-result": '{"scores": {"test": [{"hf_subset": "default", "main_score": 0.5}]}}'}
+
+
+@pytest.mark.parametrize("content", NOT_RESULTS.values(), ids=NOT_RESULTS.keys())
+def test_a_result_file_that_is_not_a_result_is_kept_aside_and_recomputed(content, tmp_path, complete_results,
+                                                                         shared_cache_dir, caplog):
+    out = tmp_path / "out"
+    shutil.copytree(complete_results, out)
+    [result] = out.rglob("SciFact.json")
+    good = result.read_bytes()
+    result.write_text(content)
+    _write_files(tmp_path, beir_files())
+    argv = [a.format(beir=tmp_path / "beir", out=out, cache=shared_cache_dir) for a in RUN_SCIFACT]
+    assert main(argv) == 0
+    [aside] = result.parent.glob("SciFact.invalid-*.json")
+    assert aside.read_text() == content  # kept, byte for byte, for whoever wants to look at it
+    assert result.read_bytes() != content.encode()
+    assert json.loads(result.read_bytes())["scores"] == json.loads(good)["scores"]  # recomputed: the same scores
+    assert f"moved it to {aside}" in caplog.text
+
+
+def test_a_metric_that_comes_out_nan_is_never_stored(tmp_path, complete_results, shared_cache_dir, capsys, monkeypatch):
+    """Whatever makes a metric NaN (a degenerate data set, a broken evaluator), it is an error, not a result."""
+    from evaluation import task_eval
+
+    real = task_eval.evaluate_spec
+
+    def nan_ndcg(ctx, spec):
+        scores = real(ctx, spec)
+        scores["default"].update(ndcg_at_10=float("nan"), main_score=float("nan"))
+        return scores
+
+    monkeypatch.setattr(task_eval, "evaluate_spec", nan_ndcg)
+    c = case("nan-metric", "SciFact/default (test): ndcg_at_10 is NaN", [*RUN_SCIFACT, "output.overwrite=true"],
+             beir_files())
+    rc, err = run_case(c, tmp_path, complete_results, shared_cache_dir, {}, capsys)
+    assert rc == 2 and "Traceback" not in err
+    [line] = error_lines(err)
+    assert c.expect in line and "not stored" in line
