@@ -532,3 +532,20 @@ def test_result_files_are_readable_as_the_users_umask_says(mask, mode, tmp_path,
     made = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     assert {p.name for p in made} >= {"SciFact.json", "model_meta.json", "default.run.trec", "default.per_item.jsonl"}
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: oct(mode) for p in made}
+
+
+def test_ctrl_c_is_one_line_saying_what_is_kept_and_how_to_resume(tmp_path, complete_results, shared_cache_dir,
+                                                                  monkeypatch, capsys):
+    from evaluation import task_eval
+
+    def interrupted(ctx, spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(task_eval, "evaluate_spec", interrupted)
+    c = case("ctrl-c", "", [*RUN_SCIFACT, "output.overwrite=true"], beir_files())
+    rc, err = run_case(c, tmp_path, complete_results, {"cache": shared_cache_dir}, capsys)
+    assert rc == 130 and "Traceback" not in err  # 128 + SIGINT, as a shell reports it
+    [line] = [line for line in err.splitlines() if "interrupted" in line]
+    assert err.rstrip("\n").endswith(line)
+    assert "results and cached embeddings written so far are complete and kept" in line
+    assert "rerun the same command to resume" in line
