@@ -14,8 +14,8 @@ filesystems with POSIX locks (Lustre, GPFS, NFSv4 with lockd); on a filesystem w
 Files are created with the user's umask (0644 under umask 022, 0664 under 002), like any other program's: a shared
 results folder on a cluster stays readable by the group. (``tempfile.mkstemp`` would make every file 0600.)
 
-A folder that cannot be written (read-only, not yours) or a full disk raises ``UnwritableError`` naming the path and
-the fix, for the files written here and the locks taken here.
+A folder that cannot be written (read-only, not yours, a file in its place) or a full disk raises
+``UnwritableError`` naming the path and the fix, for the files written here and the locks taken here.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ def unwritable_error(path: str | Path, err: OSError) -> UnwritableError | None:
         return UnwritableError(
             f"cannot write {where}: {err.strerror} (a read-only folder, or one you may not write); make that folder "
             f"writable, or set output.dir= / cache.dir= (whichever holds it) to a folder you can write")
+    if err.errno == errno.EISDIR:
+        return UnwritableError(f"cannot write {where}: it is a folder; give the path of a file (or move the folder)")
+    if err.errno in (errno.ENOTDIR, errno.EEXIST):  # mkdir where a file is, or a path through a file
+        return UnwritableError(
+            f"cannot write {path}: {where} is a file where a folder is needed; move it away, or set output.dir= / "
+            f"cache.dir= (whichever holds it) to a folder")
     return None
 
 

