@@ -20,11 +20,15 @@ unreferenced chunk file: wasted disk, never read.
 
 Corruption: a chunk whose size, header or sha256 (hashed once per process) is wrong is never read: a
 warning is logged, its index rows are dropped and the file deleted, so its keys become misses and are
-re-encoded.
+re-encoded. An ``index.sqlite`` that is not a SQLite database (or is malformed) is rebuilt, not an error: the index
+only saves re-encoding, so the old index and its chunk files (unreachable without it) move to
+``corrupt-<timestamp>/`` in the namespace folder (delete it to free the space), a warning says so, and the run
+re-encodes what it needs. A read-only ``cache.dir`` or a full disk is an UnwritableError naming the path.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -33,11 +37,12 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from evaluation.atomic import atomic_writer, locked
+from evaluation.atomic import atomic_writer, locked, unwritable_error, writing
 from evaluation.errors import CacheError
 from evaluation.shards import HashingWriter, check_npy_header, sha256_file
 
@@ -73,13 +78,20 @@ class EmbeddingCache:
         if safe in ("", ".", ".."):
             raise CacheError(f"invalid cache namespace {namespace!r}; use e.g. the model name")
         self.dir = Path(dir) / "embeddings" / safe
-        self.dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.dir):
+            self.dir.mkdir(parents=True, exist_ok=True)
         self._db_path = self.dir / "index.sqlite"
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._verified: set[str] = set()  # chunk files whose sha256 passed in this process
-        with self._write_lock():
-            self._db().executescript(_SCHEMA)
+        with self._write_lock(), self._sqlite_errors():
+            try:
+                self._db().executescript(_SCHEMA)
+            except sqlite3.DatabaseError as e:
+                if not _is_corrupt(e):
+                    raise
+                self._set_aside_corrupt_index(e)
+                self._db().executescript(_SCHEMA)
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -96,15 +108,45 @@ class EmbeddingCache:
         return locked(self._db_path)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+    def _sqlite_errors(self) -> Iterator[None]:
+        """SQLite's read-only / cannot-open / full-disk errors -> the UnwritableError an OSError would give."""
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")  # leave the connection usable; the error propagates
-            raise
-        db.execute("COMMIT")
+            yield
+        except sqlite3.OperationalError as e:
+            name = getattr(e, "sqlite_errorname", None) or _SQLITE_MESSAGES.get(str(e))  # the name: Python >= 3.11
+            code = {"SQLITE_READONLY": errno.EROFS, "SQLITE_CANTOPEN": errno.EACCES, "SQLITE_FULL": errno.ENOSPC}.get(
+                name or "")
+            if code is None:
+                raise
+            raise unwritable_error(self._db_path, OSError(code, str(e))) from e
+
+    def _set_aside_corrupt_index(self, error: sqlite3.DatabaseError) -> None:
+        """Move the index (+ its WAL files) and every chunk file to corrupt-<timestamp>/; the caller rebuilds."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        aside = self.dir / f"corrupt-{datetime.now():%Y%m%dT%H%M%S%f}"
+        with writing(aside):
+            aside.mkdir()
+            chunks = sorted(self.dir.glob("chunk-*.npy"))
+            for path in [*self.dir.glob("index.sqlite*"), *chunks]:
+                if not path.name.endswith(".lock"):  # we hold it
+                    os.replace(path, aside / path.name)
+        log.warning("embedding cache index %s is not usable (%s): moved it and its %d chunk files to %s (delete that "
+                    "folder to free the space); rebuilding the index, the embeddings are re-encoded as needed",
+                    self._db_path, error, len(chunks), aside)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._sqlite_errors():
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")  # leave the connection usable; the error propagates
+                raise
+            db.execute("COMMIT")
 
     @property
     def dim(self) -> int | None:
@@ -210,7 +252,7 @@ class EmbeddingCache:
 
     def _write_chunk(self, keys: list[str], arr: np.ndarray) -> None:
         file = f"chunk-{uuid.uuid4().hex}.npy"  # never reuses the name of an orphan left by a crash
-        with atomic_writer(self.dir / file) as f:
+        with atomic_writer(self.dir / file) as f, writing(self.dir / file):
             hw = HashingWriter(f)
             np.save(hw, arr, allow_pickle=False)
         with self._transaction() as db:
@@ -219,6 +261,17 @@ class EmbeddingCache:
             db.executemany("INSERT INTO rows(key, chunk, row) VALUES (?, ?, ?)",
                            ((k, cur.lastrowid, r) for r, k in enumerate(keys)))
         self._verified.add(file)  # we just hashed what we wrote
+
+
+_SQLITE_MESSAGES = {"attempt to write a readonly database": "SQLITE_READONLY",
+                    "unable to open database file": "SQLITE_CANTOPEN", "database or disk is full": "SQLITE_FULL"}
+
+
+def _is_corrupt(error: sqlite3.DatabaseError) -> bool:
+    """Not a database / malformed (as opposed to locked, read-only or full: those are not the file's fault)."""
+    name = getattr(error, "sqlite_errorname", "")  # Python >= 3.11
+    return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or str(error) in (
+        "file is not a database", "database disk image is malformed")
 
 
 def cached_encode(

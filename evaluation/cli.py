@@ -52,6 +52,11 @@ def _worker(argv: list[str]) -> int:
     return worker_main(argv)
 
 
+_RESUME = ("the results and cached embeddings written so far are complete and kept (files are written whole or not "
+           "at all); rerun the same command to resume: complete tasks and stored corpus shards are skipped")
+INTERRUPTED = {"run": _RESUME, "worker": _RESUME, "demo": _RESUME,
+               "other": "no file was left half-written; rerun the command"}
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _command("report"),
     "compare": _command("compare"), "demo": _command("demo"), "worker": _worker, "tasks": _command("tasks"),
@@ -94,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     except Me5EvalError as err:
         print(f"me5-eval {command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: every write is atomic, so what exists is whole; say so in one line
+        print(f"\nme5-eval {command}: interrupted: {INTERRUPTED.get(command, INTERRUPTED['other'])}", file=sys.stderr)
+        return 130  # 128 + SIGINT, what a shell reports for a program killed by Ctrl-C
 
 
 if __name__ == "__main__":

@@ -39,13 +39,17 @@ class MissingDataError(DataError):
     """A data file does not exist: the message says which file and where it looked."""
 
     def __init__(self, what: str, looked_at: list[str | Path], hint: str = ""):
-        places = "\n  ".join(str(p) for p in looked_at)
-        msg = f"missing data file for {what}; looked at:\n  {places}"
-        super().__init__(msg + (f"\n{hint}" if hint else ""))
+        places = ", ".join(str(p) for p in looked_at)  # one line: the CLI prints exactly one error line
+        msg = f"missing data file for {what}; looked at: {places}"
+        super().__init__(msg + (f". {hint}" if hint else ""))
 
 
 class ModelLoadError(Me5EvalError):
     """A model could not be loaded from a local dir or the hub."""
+
+
+class ModelOutputError(Me5EvalError):
+    """The model produced embeddings no score can be computed from (NaN/inf)."""
 
 
 class CacheError(Me5EvalError):

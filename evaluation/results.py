@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import platform
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from evaluation import __version__
-from evaluation.atomic import atomic_write_text
+from evaluation.atomic import atomic_write_text, writing
 from evaluation.config import ModelConfig
+from evaluation.errors import Me5EvalError
+
+log = logging.getLogger(__name__)
 
 NO_REVISION = "no_revision_available"  # mteb's own folder name for models without a revision
 
@@ -47,9 +53,38 @@ def _round(obj: Any) -> Any:
     return obj
 
 
+# mteb itself stores these as null/NaN when they have no value, by design: nAUC (a correlation over queries,
+# undefined when a per-query metric is constant, e.g. every query perfect at rank 1) and average precision (defined
+# for binary classification only). Any other metric that is not a finite number is a failed evaluation.
+_UNDEFINED_BY_DESIGN = re.compile(r"nauc_.*|ap|ap_weighted")
+
+
+class UndefinedScoreError(Me5EvalError):
+    """A metric came out NaN/None/inf: the result is refused rather than stored as complete."""
+
+
+def check_scores_defined(task_name: str, scores: dict[str, list[dict[str, Any]]]) -> None:
+    """Refuse NaN/None/inf in main_score and in every metric except mteb's undefined-by-design ones (above)."""
+    for split, entries in scores.items():
+        for entry in entries:
+            for key, value in entry.items():
+                if isinstance(value, str | list | dict | bool) or _UNDEFINED_BY_DESIGN.fullmatch(key):
+                    continue
+                if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                    shown = "NaN" if value is not None and math.isnan(value) else value
+                    raise UndefinedScoreError(
+                        f"{task_name}/{entry.get('hf_subset')} ({split}): {key} is {shown}; not stored as a complete "
+                        f"result. The data gives it no defined value (e.g. too few or constant gold labels) or the "
+                        f"model's embeddings are degenerate; check the task's files and the model"
+                    )
+
+
 def write_task_result(path: Path, task_result, provenance: dict[str, Any]) -> Path:
-    """Write an mteb TaskResult plus our provenance under the extra key `me5_eval` (mteb ignores it)."""
+    """Write an mteb TaskResult plus our provenance under the extra key `me5_eval` (mteb ignores it); a metric that
+    is not a number (NaN/None) raises UndefinedScoreError and nothing is written."""
     obj = task_result.model_dump(mode="json")
+    check_scores_defined(task_result.task_name, task_result.scores)  # model_dump turns NaN into None: check both
+    check_scores_defined(task_result.task_name, obj["scores"])
     obj["date"] = task_result.date.timestamp() if task_result.date else None
     obj["scores"] = _round(obj["scores"])
     obj["me5_eval"] = provenance
@@ -58,16 +93,54 @@ def write_task_result(path: Path, task_result, provenance: dict[str, Any]) -> Pa
 
 
 def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool:
-    """True when `path` holds scores for every requested subset of `split` (resume skips the task)."""
+    """True when `path` holds a result for every requested subset of `split` (resume skips the task).
+
+    A file that is not a result (corrupt JSON, ``[]``, a dict without scores, ...) counts as missing and is moved
+    aside to ``<Task>.invalid-<timestamp>.json`` (logged), so the rerun recomputes it and nothing is lost.
+    """
     if not path.is_file():
         return False
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:  # corrupt or partial: recompute, atomically
-        logging.getLogger(__name__).warning("result file %s is unreadable (%s); recomputing it", path, e)
+        problem = _not_a_result(obj, split) or _not_an_mteb_result(path)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        problem = f"unreadable ({e})"
+    else:
+        problem = problem and f"not a result: {problem}"
+    if problem:
+        aside = path.with_name(f"{path.stem}.invalid-{datetime.now():%Y%m%dT%H%M%S%f}.json")
+        with writing(aside):
+            os.replace(path, aside)
+        log.warning("result file %s is %s; moved it to %s and recomputing it", path, problem, aside)
         return False
-    have = {entry.get("hf_subset") for entry in obj.get("scores", {}).get(split, [])}
-    return set(subsets) <= have
+    return set(subsets) <= {e["hf_subset"] for e in obj["scores"].get(split, [])}
+
+
+def _not_a_result(obj: Any, split: str) -> str | None:
+    """Why a parsed JSON is not an mteb TaskResult (None when its shape is one)."""
+    if not isinstance(obj, dict):
+        return f"a JSON {type(obj).__name__}, not an object"
+    if not isinstance(obj.get("scores"), dict):
+        return "no 'scores' object"
+    entries = obj["scores"].get(split, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "hf_subset" in e for e in entries):
+        return f"scores[{split!r}] is not a list of subset entries"
+    for e in entries:
+        main = e.get("main_score")
+        if isinstance(main, bool) or not isinstance(main, int | float) or not math.isfinite(main):
+            return f"{e['hf_subset']}: main_score is {main!r}, not a number"
+    return None
+
+
+def _not_an_mteb_result(path: Path) -> str | None:
+    """What mteb's own reader says about the file (the runner reads a complete result back with it)."""
+    from mteb import TaskResult  # deferred: importing mteb takes seconds
+
+    try:
+        TaskResult.from_disk(path)
+    except Exception as e:  # pydantic ValidationError, KeyError, ...: any refusal means the file is not usable
+        return f"mteb cannot read it: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return None
 
 
 def write_model_meta(rev_dir: Path, model: ModelConfig, embed_dim: int | None) -> None:

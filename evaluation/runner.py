@@ -76,6 +76,8 @@ def run(cfg: RunConfig) -> list:
         results.append(run_spec(cfg, ctx, spec))
     if ctx.computed:
         write_model_meta(revision_dir(cfg.output.dir, cfg.model), cfg.model, ctx.embedder.encoder.dim)
+    if ctx.deferred_errors:  # e.g. a run file that could not be written, after the scores were kept
+        raise ctx.deferred_errors[0]
     return results
 
 

@@ -6,7 +6,7 @@ every other task type goes through mteb's own evaluator, fed our local data and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.config import RunConfig
@@ -16,7 +16,7 @@ from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval
 from evaluation.suites import TaskSpec
 from evaluation.task_data import retrieval_subset, task_with_data
-from evaluation.trec_io import write_run
+from evaluation.trec_io import RunIdError, write_run
 
 
 @dataclass
@@ -24,6 +24,7 @@ class TaskContext:
     cfg: RunConfig
     embedder: TextEmbedder
     computed: int = 0  # tasks scored in this run (not skipped as complete)
+    deferred_errors: list[Exception] = field(default_factory=list)  # raised once every result is written
 
     @property
     def shard_root(self) -> Path:
@@ -42,7 +43,10 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
                        top_k=cfg.top_k, chunk_bytes=cfg.search_chunk_mb << 20)
         subset_scores, per_query = score_retrieval(spec, run, data.qrels)
         out = ctx.details(spec)
-        write_run(out / f"{subset}.run.trec", run, tag=cfg.model.name.replace(" ", "_"), depth=cfg.top_k)
+        try:
+            write_run(out / f"{subset}.run.trec", run, tag=cfg.model.name.replace(" ", "_"), depth=cfg.top_k)
+        except RunIdError as e:  # the scores are right: the runner writes the result JSON, then raises this
+            ctx.deferred_errors.append(e)
         write_per_item(out / f"{subset}.per_item.jsonl", per_query)
         scores[subset] = {**subset_scores, "main_score": subset_scores[spec.main_score]}  # as mteb's _add_main_score
     return scores

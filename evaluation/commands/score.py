@@ -135,7 +135,7 @@ def _save_task_result(args: argparse.Namespace, run: Run, qrels: Qrels) -> None:
 
 def _load_existing(path: Path, task: str) -> dict[str, Any] | None:
     """A result file written before (other subsets), or None; refuse one for another task."""
-    if not path.exists():
+    if not path.is_file():  # a folder there: the write names it
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

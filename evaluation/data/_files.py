@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.data.types import Corpus
-from evaluation.errors import DataFileError, MissingDataError
+from evaluation.errors import DataError, DataFileError, MissingDataError
 from evaluation.trec_io import open_text
 
 FIX_HINT = "Fix: set data.root to the folder holding the public data, or data.paths.<Task> to this task's files."
@@ -82,7 +82,8 @@ def read_corpus_jsonl(path: Path, id_key: str, start: int = 0, end: int | None =
     for lineno, obj in iter_jsonl(path, start, end):
         doc_id = str_field(path, lineno, obj, id_key)
         if doc_id in seen:
-            raise DataFileError(path, lineno, f"duplicate document id {doc_id!r} (first at line {seen[doc_id]})")
+            raise DataFileError(path, lineno, f"duplicate document id {doc_id!r} (first at line {seen[doc_id]}); "
+                                              f"keep one document per id")
         seen[doc_id] = lineno
         corpus.ids.append(doc_id)
         if not ids_only:
@@ -123,6 +124,19 @@ def str_field(path: Path, lineno: int, obj: dict[str, Any], key: str, required: 
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise DataFileError(path, lineno, f"expected a string for {key!r}, got {type(value).__name__}")
     return str(value)
+
+
+def check_judged_docs_in_corpus(qrels: dict[str, dict[str, int]], corpus_ids: list[str], qrels_path: Path,
+                                corpus_path: Path) -> None:
+    """Some judged documents missing from a corpus is normal (BEIR has such qrels); none there means the qrels and
+    the corpus are from different datasets, versions or languages, and every score would be a silent 0."""
+    judged = {docid for docs in qrels.values() for docid in docs}
+    if judged and not any(doc_id in judged for doc_id in corpus_ids):  # stops at the first hit
+        raise DataError(
+            f"{qrels_path}: none of the {len(judged)} judged documents (e.g. {sorted(judged)[:3]}) is in the corpus "
+            f"{corpus_path} ({len(corpus_ids)} documents, e.g. {corpus_ids[:3]}); point the task at the corpus its "
+            f"qrels belong to (same dataset, version and language)"
+        )
 
 
 def count_lines(path: Path) -> int:

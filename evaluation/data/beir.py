@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import FileCorpus, count_lines, iter_jsonl, read_corpus_jsonl, require_file, str_field
+from evaluation.data._files import (
+    FileCorpus,
+    check_judged_docs_in_corpus,
+    count_lines,
+    iter_jsonl,
+    read_corpus_jsonl,
+    require_file,
+    str_field,
+)
 from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.errors import DataError, DataFileError
 from evaluation.trec_io import read_qrels
@@ -42,6 +50,9 @@ def read_beir(directory: str | Path, split: str = "test", lazy_corpus: bool = Fa
     directory = Path(directory)
     qrels_path = require_file(directory / "qrels" / f"{split}.tsv", f"BEIR qrels for split {split!r}")
     qrels = read_qrels(qrels_path)
+    if not qrels:
+        raise DataFileError(qrels_path, None, "holds no relevance judgement; expected a header and then "
+                                              "'query-id<TAB>corpus-id<TAB>score' lines")
     all_queries = read_beir_queries(_jsonl(directory, "queries"))
     missing = [q for q in qrels if q not in all_queries]
     if missing:
@@ -50,6 +61,7 @@ def read_beir(directory: str | Path, split: str = "test", lazy_corpus: bool = Fa
     path = _jsonl(directory, "corpus")
     corpus = FileCorpus(path, "_id") if lazy_corpus else read_beir_corpus(path)
     require_documents(len(corpus), directory)
+    check_judged_docs_in_corpus(qrels, corpus.ids, qrels_path, path)
     return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from evaluation.data._files import read_lines, require_file
 from evaluation.data.types import ClassificationData
 from evaluation.errors import DataFileError
+from evaluation.trec_io import open_text
 
 EMOTION_LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 EMOTION_FILES = {"train": "train.txt", "validation": "val.txt", "test": "test.txt"}
@@ -29,8 +30,10 @@ BANKING77_HEADER = ["text", "category"]
 def banking77_labels(directory: Path) -> list[str]:
     """The 77 intents in mteb's id order (case-insensitive alphabetical)."""
     path = require_file(directory / "categories.json", "Banking77 categories.json")
+    with open_text(path) as f:
+        text = f.read()
     try:
-        names = json.loads(path.read_text(encoding="utf-8"))
+        names = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataFileError(path, e.lineno, f"expected a JSON list of intent names ({e.msg})") from None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -40,7 +43,7 @@ def banking77_labels(directory: Path) -> list[str]:
 
 def _read_banking77_csv(path: Path, label_ids: dict[str, int]) -> tuple[list[str], list[int]]:
     texts, labels = [], []
-    with open(path, encoding="utf-8", newline="") as f:  # newline="" so quoted newlines stay in the text
+    with open_text(path) as f:  # newline="" (open_text's) so quoted newlines stay in the text
         reader = csv.reader(f)
         header = next(reader, None)
         if header != BANKING77_HEADER:
@@ -57,13 +60,27 @@ def _read_banking77_csv(path: Path, label_ids: dict[str, int]) -> tuple[list[str
     return texts, labels
 
 
+def check_trainable(data: ClassificationData, train_path: Path, test_path: Path) -> ClassificationData:
+    """mteb fits a logistic regression on the training texts and scores the test texts: that needs two classes to
+    learn and something to score (scikit-learn would stop with a traceback otherwise)."""
+    if len(set(data.train_labels)) < 2:
+        raise DataFileError(train_path, None, f"{len(data.train_labels)} training texts of "
+                                              f"{len(set(data.train_labels))} label(s): a classifier needs at least 2 "
+                                              f"labels; point the task at the full training file")
+    if not data.test_texts:
+        raise DataFileError(test_path, None, "no test texts after the header; point the task at the full test file")
+    return data
+
+
 def read_banking77(directory: str | Path, split: str = "test") -> ClassificationData:
     directory = Path(directory)
     names = banking77_labels(directory)
     ids = {name: i for i, name in enumerate(names)}
-    train = _read_banking77_csv(require_file(directory / "train.csv", "Banking77 train.csv"), ids)
-    test = _read_banking77_csv(require_file(directory / f"{split}.csv", f"Banking77 {split}.csv"), ids)
-    return ClassificationData(train[0], train[1], test[0], test[1], label_names=names)
+    train_path = require_file(directory / "train.csv", "Banking77 train.csv")
+    test_path = require_file(directory / f"{split}.csv", f"Banking77 {split}.csv")
+    train, test = _read_banking77_csv(train_path, ids), _read_banking77_csv(test_path, ids)
+    return check_trainable(ClassificationData(train[0], train[1], test[0], test[1], label_names=names), train_path,
+                           test_path)
 
 
 def _read_emotion_file(path: Path) -> tuple[list[str], list[int]]:
@@ -93,6 +110,7 @@ def emotion_file(directory: Path, split: str) -> Path:
 
 def read_emotion(directory: str | Path, split: str = "test") -> ClassificationData:
     directory = Path(directory)
-    train = _read_emotion_file(emotion_file(directory, "train"))
-    test = _read_emotion_file(emotion_file(directory, split))
-    return ClassificationData(train[0], train[1], test[0], test[1], label_names=list(EMOTION_LABELS))
+    train_path, test_path = emotion_file(directory, "train"), emotion_file(directory, split)
+    train, test = _read_emotion_file(train_path), _read_emotion_file(test_path)
+    return check_trainable(ClassificationData(train[0], train[1], test[0], test[1], label_names=list(EMOTION_LABELS)),
+                           train_path, test_path)

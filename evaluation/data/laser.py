@@ -47,6 +47,9 @@ def read_tatoeba(directory: str | Path, lang: str, keep_newline: bool = True) ->
         raise DataFileError(
             eng_path, None, f"expected {len(src)} lines (as in {src_path.name}, line-aligned), got {len(eng)}"
         )
+    if not src:
+        raise DataFileError(src_path, None, "empty: no sentence pair to score; point data.paths.Tatoeba at the LASER "
+                                            "tatoeba/v1 folder")
     if keep_newline:
         src, eng = [s + "\n" for s in src], [s + "\n" for s in eng]
     return BitextData(sentence1=src, sentence2=eng, gold=None)

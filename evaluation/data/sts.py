@@ -17,6 +17,7 @@ Which text variant mteb's HF copies hold was checked against mteb's descriptive 
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -36,9 +37,24 @@ def rejoin_clitics(text: str) -> str:
 
 def _score(path: Path, lineno: int, value: str) -> float:
     try:
-        return float(value)
+        score = float(value)
     except ValueError:
         raise DataFileError(path, lineno, f"expected a numeric gold score, got {value!r}") from None
+    if not math.isfinite(score):  # one NaN makes Spearman NaN; one inf makes Pearson NaN
+        raise DataFileError(path, lineno, f"expected a finite gold score, got {value!r}; fix or drop that pair")
+    return score
+
+
+def check_correlation_defined(data: PairScoreData, path: Path) -> PairScoreData:
+    """Spearman and Pearson need at least 2 pairs whose gold scores differ; otherwise mteb would store NaN."""
+    n = len(data.scores)
+    if n < 2:
+        raise DataFileError(path, None, f"{n} scored pair{'' if n == 1 else 's'}: Spearman needs at least 2; point "
+                                        f"the task at the full test set")
+    if min(data.scores) == max(data.scores):
+        raise DataFileError(path, None, f"every gold score is {data.scores[0]}: the correlation is undefined; point "
+                                        f"the task at the test set with its gold scores")
+    return data
 
 
 def sts_input_files(directory: Path) -> list[tuple[Path, Path]]:
@@ -82,7 +98,7 @@ def read_sts_year(directory: str | Path, rejoin: bool = False) -> PairScoreData:
     data = PairScoreData([], [], [])
     for inp, gold in sts_input_files(Path(directory)):
         read_sts_pair_files(inp, gold, data, rejoin=rejoin)
-    return data
+    return check_correlation_defined(data, Path(directory))
 
 
 def count_sts_year(directory: str | Path) -> int:
@@ -104,7 +120,7 @@ def read_stsbenchmark(path: str | Path) -> PairScoreData:
         data.scores.append(_score(path, lineno, fields[4]))
         data.sentence1.append(fields[5])
         data.sentence2.append(fields[6])
-    return data
+    return check_correlation_defined(data, path)
 
 
 def read_sick(directory: str | Path, files: tuple[str, ...] = SICK_FILES) -> PairScoreData:
@@ -126,4 +142,4 @@ def read_sick(directory: str | Path, files: tuple[str, ...] = SICK_FILES) -> Pai
             data.sentence1.append(fields[1])
             data.sentence2.append(fields[2])
             data.scores.append(_score(path, lineno, fields[3]))
-    return data
+    return check_correlation_defined(data, directory)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.data._files import FileCorpus, count_lines, read_corpus_jsonl
+from evaluation.data._files import FileCorpus, check_judged_docs_in_corpus, count_lines, read_corpus_jsonl
 from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.errors import DataError
 from evaluation.trec_io import read_qrels, read_topics
@@ -32,7 +32,8 @@ def check_topics_qrels(
     """The queries to evaluate (topics order), after the consistency checks described in the module doc."""
     unknown = [q for q in qrels if q not in topics]
     if unknown:
-        raise DataError(f"{qrels_path}: queries not in the topics file {topics_path}: {_some(unknown)}")
+        raise DataError(f"{qrels_path}: queries not in the topics file {topics_path}: {_some(unknown)}; use topics "
+                        f"and qrels of the same language and split")
     unjudged = [q for q in topics if q not in qrels]
     if unjudged and (not allow_unjudged or len(unjudged) == len(topics)):
         raise DataError(
@@ -63,7 +64,9 @@ def read_trec_retrieval(
     lazy_corpus: bool = False,
 ) -> RetrievalData:
     queries, qrels = read_trec_queries(topics_path, qrels_path, allow_unjudged)
-    return RetrievalData(corpus=read_jsonl_corpus(corpus_path, lazy_corpus), queries=queries, qrels=qrels)
+    corpus = read_jsonl_corpus(corpus_path, lazy_corpus)
+    check_judged_docs_in_corpus(qrels, corpus.ids, Path(qrels_path), Path(corpus_path))
+    return RetrievalData(corpus=corpus, queries=queries, qrels=qrels)
 
 
 def count_trec(topics_path: Path, qrels_path: Path, corpus_path: Path | None) -> dict[str, int | None]:

@@ -73,4 +73,4 @@ class LazyEncoder:
 
     def encode_formatted(self, texts: list[str], **kwargs) -> np.ndarray:
         self.forward_calls += 1
-        return self.load().encode_formatted(texts, **kwargs)
+        return loading.require_finite(self.load().encode_formatted(texts, **kwargs), self.cfg, self.dtype)

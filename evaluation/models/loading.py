@@ -12,11 +12,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from huggingface_hub.constants import is_offline_mode
 
 from evaluation.config import ModelConfig
-from evaluation.errors import ConfigError, ModelLoadError
+from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
 from evaluation.models.encoder import E5Encoder
 from evaluation.models.pooling import POOLINGS
 from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
@@ -36,6 +37,15 @@ _MIB = 1 << 20
 _LOADED: dict[str, E5Encoder] = {}  # load_encoder_once: one model per (config, device, protocol) and process
 
 
+# The vocabulary files of the tokenizers transformers builds (fast tokenizer.json; WordPiece, SentencePiece, BPE).
+# Without one, AutoTokenizer still "loads" from config.json: a 5-token BERT tokenizer mapping every word to [UNK].
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+                   "vocab.json")
+# Embedding matrices are often a little larger than the vocabulary: padded to a multiple of 64/128 for the GPU
+# (50257 tokens -> 50304 rows) or with reserved rows (Qwen2: 151665 tokens, 151936 rows). A gap beyond this is
+# another model's tokenizer.
+_SPARE_ROWS = 256
+_SPARE_FRACTION = 0.01
 
 
 def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
@@ -77,6 +87,21 @@ def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
     if model_cfg.revision:
         return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
     return None
+
+
+def require_finite(embeddings: np.ndarray, model_cfg: ModelConfig, dtype: torch.dtype) -> np.ndarray:
+    """``embeddings`` if every value is finite; NaN/inf would rank and correlate as garbage (or crash a cache)."""
+    finite = np.isfinite(embeddings).all(axis=1)
+    if finite.all():
+        return embeddings
+    bad, dtype_name = int((~finite).sum()), str(dtype).removeprefix("torch.")
+    if dtype == torch.float16:
+        fix = ("its activations overflow float16 (largest value 65504); rerun with model.dtype=float32 (or "
+               "model.dtype=bfloat16 on a GPU that has it)")
+    else:
+        fix = "its weights hold NaN/inf or are broken; check the checkpoint (model.path / model.revision)"
+    raise ModelOutputError(f"{model_cfg.name} produced NaN/inf embeddings for {bad} of {len(finite)} texts in "
+                           f"{dtype_name}: {fix}")
 
 
 def _local_weights(local: Path) -> str:
@@ -152,6 +177,28 @@ def _check_model_dir(path: Path) -> None:
             f"no model.safetensors / pytorch_model.bin in {path}; copy the weights there, or set "
             f"model.path to the folder that has them"
         )
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"no tokenizer files in {path} (none of {', '.join(TOKENIZER_FILES)}); copy the tokenizer the model "
+            f"was trained with into it (e.g. from its base model's hub repo), or set model.path to a complete folder"
+        )
+
+
+def check_tokenizer_fits(tokenizer, model, source: str) -> None:
+    """Refuse a tokenizer whose ids do not index this model's word-embedding matrix one to one.
+
+    A mismatch never crashes by itself: ids past the matrix fail only on some texts, and a much smaller vocabulary
+    (a wrong or missing tokenizer) encodes every text into a few rows and scores garbage.
+    """
+    rows = int(model.get_input_embeddings().weight.shape[0])
+    ids = max(len(tokenizer), max(tokenizer.get_vocab().values(), default=-1) + 1)
+    spare = max(_SPARE_ROWS, int(rows * _SPARE_FRACTION))
+    if ids > rows or rows - ids > spare:
+        raise ModelLoadError(
+            f"the tokenizer of {source} ({ids} token ids) does not fit the model's word embeddings ({rows} rows, "
+            f"config vocab_size={getattr(model.config, 'vocab_size', '?')}): it belongs to another model; put the "
+            f"tokenizer files the model was trained with next to its weights"
+        )
 
 
 def dir_fingerprint(path: Path) -> str:
@@ -185,7 +232,9 @@ def _from_pretrained(source: str, dtype: torch.dtype, **kwargs):
             raise
         log.warning("%s has no SDPA attention (%s); using its default attention", source, e)
         model = AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
-    return model, AutoTokenizer.from_pretrained(source, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    check_tokenizer_fits(tokenizer, model, source)
+    return model, tokenizer
 
 
 def _load_from_hub(name: str, revision: str | None, dtype: torch.dtype):

@@ -71,3 +71,17 @@ def test_lazy_corpus_refuses_a_file_that_changed_after_its_ids_were_read(tmp_pat
     (d / "corpus.jsonl").write_text('{"_id": "d9", "text": "x"}\n{"_id": "d2", "text": "y"}\n')
     with pytest.raises(DataFileError, match=r"corpus.jsonl: documents 0..2 changed while the run was reading"):
         lazy.corpus.window(0, 2)
+
+
+def test_qrels_without_judgements_and_qrels_of_another_corpus(tmp_path):
+    doc, query = '{"_id": "d1", "text": "x"}', '{"_id": "q1", "text": "q"}'
+    folder = _beir_dir(tmp_path, [doc], [query], qrels="query-id\tcorpus-id\tscore\n")
+    with pytest.raises(DataFileError, match=r"test.tsv: holds no relevance judgement"):
+        beir.read_beir(folder)
+    # judged documents partly missing from the corpus is normal; all of them missing scores a silent 0
+    folder = _beir_dir(tmp_path, [doc], [query], qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td8\t1\n")
+    assert beir.read_beir(folder).qrels == {"q1": {"d1": 1, "d8": 1}}
+    folder = _beir_dir(tmp_path, [doc], [query], qrels="query-id\tcorpus-id\tscore\nq1\td8\t1\nq1\td9\t0\n")
+    with pytest.raises(DataError, match=r"test.tsv: none of the 2 judged documents \(e.g. \['d8', 'd9'\]\) is in the "
+                                        r"corpus .*corpus.jsonl \(1 documents, e.g. \['d1'\]\); point the task at"):
+        beir.read_beir(folder)

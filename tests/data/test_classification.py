@@ -71,3 +71,16 @@ def test_emotion_malformed_lines(tmp_path):
     (tmp_path / "train.txt").unlink()
     with pytest.raises(MissingDataError, match="train.txt"):
         classification.read_emotion(tmp_path)
+
+
+def test_a_training_set_of_one_label_or_no_test_text_is_refused(tmp_path):
+    """mteb's logistic regression needs 2 labels to learn and a test text to score (scikit-learn raises otherwise)."""
+    (tmp_path / "train.txt").write_text("text;label_name\ni feel fine;joy\nsunny;joy\n")
+    (tmp_path / "test.txt").write_text("text;label_name\nok;joy\n")
+    with pytest.raises(DataFileError, match=r"train.txt: 2 training texts of 1 label\(s\): a classifier needs at "
+                                            r"least 2 labels"):
+        classification.read_emotion(tmp_path)
+    (tmp_path / "train.txt").write_text("text;label_name\ni feel fine;joy\nrainy;sadness\n")
+    (tmp_path / "test.txt").write_text("text;label_name\n\n")
+    with pytest.raises(DataFileError, match=r"test.txt: no test texts after the header"):
+        classification.read_emotion(tmp_path)

@@ -104,8 +104,24 @@ def test_malformed_stsbenchmark_and_sick(tmp_path):
     for name in sts.SICK_FILES:
         (tmp_path / name).write_text(
             "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment\n1\ta\tb\t4.5\tNEUTRAL\n"
+            f"2\tc\td\t{len(name) / 10}\tNEUTRAL\n"
         )
-    assert sts.read_sick(tmp_path).scores == [4.5, 4.5, 4.5]
+    assert sts.read_sick(tmp_path).scores == [4.5, 1.4, 4.5, 1.4, 4.5, 2.3]
     (tmp_path / sts.SICK_FILES[1]).write_text("id\ta\tb\n")
     with pytest.raises(DataFileError, match=r"SICK_trial.txt:1: expected header"):
         sts.read_sick(tmp_path)
+
+
+def test_gold_scores_that_make_the_correlation_undefined(tmp_path):
+    """NaN/inf in the gold, fewer than 2 pairs, or one constant gold score: mteb would store NaN as the score."""
+    (tmp_path / "STS.input.x.txt").write_text("a\tb\nc\td\ne\tf\n")
+    for gold, problem in (("1.0\nnan\n2\n", r"STS.gs.x.txt:2: expected a finite gold score, got 'nan'"),
+                          ("inf\n1\n2\n", r"STS.gs.x.txt:1: expected a finite gold score, got 'inf'"),
+                          ("\n\n2\n", r"1 scored pair: Spearman needs at least 2"),
+                          ("\n\n\n", r"0 scored pairs: Spearman needs at least 2"),
+                          ("3\n\n3.0\n", r"every gold score is 3.0: the correlation is undefined")):
+        (tmp_path / "STS.gs.x.txt").write_text(gold)
+        with pytest.raises(DataFileError, match=problem):
+            sts.read_sts_year(tmp_path)
+    (tmp_path / "STS.gs.x.txt").write_text("3\n\n2.5\n")
+    assert sts.read_sts_year(tmp_path).scores == [3.0, 2.5]

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from evaluation.errors import DataFileError
-from evaluation.trec_io import read_qrels, read_run, read_topics, write_run
+from evaluation.trec_io import RunIdError, read_qrels, read_run, read_topics, write_run
 
 
 def test_trec_and_beir_qrels_read_the_same(tmp_path):
@@ -84,3 +84,65 @@ def test_topics_plain_and_gzip(tmp_path):
     plain.write_text("1\tok\nno-tab-here\n")
     with pytest.raises(DataFileError, match=r"t.tsv:2: expected 'qid<TAB>query text'"):
         read_topics(plain)
+
+
+def test_tab_separated_qrels_keep_ids_with_spaces(tmp_path):
+    """BEIR qrels are tab-separated (mteb reads them with a tab delimiter): a space belongs to the id."""
+    path = tmp_path / "test.tsv"
+    path.write_text("query-id\tcorpus-id\tscore\nq 1\tdoc 7\t1\nq2\td2\t0\n")
+    assert read_qrels(path) == {"q 1": {"doc 7": 1}, "q2": {"d2": 0}}
+    path.write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2 d2 0\n")  # a space-separated row in a tab file
+    with pytest.raises(DataFileError, match=r"test.tsv:3: expected 3 tab-separated fields \(query-id, corpus-id, "
+                                            r"score\) like the file's first line, got 1"):
+        read_qrels(path)
+
+
+def test_run_scores_must_be_finite(tmp_path):
+    path = tmp_path / "run.trec"
+    for value in ("nan", "-inf", "1e400"):
+        path.write_text(f"q Q0 a 1 0.5 t\nq Q0 b 2 {value} t\n")
+        with pytest.raises(DataFileError, match=rf"run.trec:2: expected a finite score, got '{value}'"):
+            read_run(path)
+
+
+def test_bytes_that_are_not_utf8_are_located(tmp_path):
+    path = tmp_path / "run.trec"
+    path.write_bytes(b"q Q0 a 1 0.5 t\nq Q0 caf\xe9 2 0.4 t\n")  # latin-1 e-acute: offset 15 + 8
+    with pytest.raises(DataFileError, match=r"run.trec:2: not UTF-8: byte 0xe9 at byte offset 23 in the file; "
+                                            r"re-encode the file as UTF-8"):
+        read_run(path)
+    gz = tmp_path / "topics.tsv.gz"
+    gz.write_bytes(gzip.compress(b"1\tok\n2\t\xff\n"))
+    with pytest.raises(DataFileError, match=r"topics.tsv.gz:2: not UTF-8: byte 0xff at byte offset 7 of the "
+                                            r"uncompressed text"):
+        read_topics(gz)
+
+
+def test_broken_gzip_files(tmp_path):
+    path = tmp_path / "qrels.txt.gz"
+    data = gzip.compress(b"1 Q0 d1 1\n" * 50)
+    for content, problem in ((b"1 Q0 d1 1\n", "not a gzip file; if it is plain text, drop the .gz"),
+                             (data[:-10], "truncated: the gzip stream ends early"),
+                             (data[:12] + b"\xff" * 6 + data[18:], "corrupt gzip data")):
+        path.write_bytes(content)
+        with pytest.raises(DataFileError, match=f"^{path}: {problem}"):
+            read_qrels(path)
+
+
+def test_write_run_refuses_ids_trec_eval_would_misread(tmp_path):
+    path = tmp_path / "run.trec"
+    for run, bad in (({"q": {"doc 1": 1.0}}, "document id 'doc 1' contains whitespace"),
+                     ({"q\t1": {"d": 1.0}}, "query id 'q\\\\t1' contains whitespace"),
+                     ({"q": {"": 1.0}}, "document id '' is empty")):
+        with pytest.raises(RunIdError, match=f"run.trec: not written: {bad}"):
+            write_run(path, run)
+        assert not path.exists()
+    write_run(path, {"q": {"doc 1": 0.5, "d2": 1.0}}, depth=1)  # only the written top-depth ids must be words
+    assert path.read_text() == "q Q0 d2 1 1.0 me5-eval\n"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    """Excel and Notepad start UTF-8 files with U+FEFF: the BEIR header must still read as the header."""
+    path = tmp_path / "test.tsv"
+    path.write_text("\ufeffquery-id\tcorpus-id\tscore\nq1\td1\t1\n", encoding="utf-8")
+    assert read_qrels(path) == {"q1": {"d1": 1}}

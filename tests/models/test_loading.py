@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from dataclasses import replace
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import torch
 
 from evaluation.config import ModelConfig
-from evaluation.errors import ConfigError, ModelLoadError
+from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
 from evaluation.models import loading
-from evaluation.models.loading import dir_fingerprint, load_encoder, load_encoder_once, predicted_fingerprint
+from evaluation.models.loading import (
+    check_tokenizer_fits,
+    dir_fingerprint,
+    load_encoder,
+    load_encoder_once,
+    predicted_fingerprint,
+    require_finite,
+)
 from evaluation.shards import ShardKey
 
 
@@ -102,3 +112,49 @@ def test_a_process_loads_each_model_once(minilm_cfg, monkeypatch):
     assert load_encoder_once(minilm_cfg, device="cpu") is first and len(calls) == 1
     load_encoder_once(replace(minilm_cfg, max_length=128), device="cpu")  # another config: another model
     assert len(calls) == 2
+@pytest.fixture(scope="module")
+def minilm_parts(minilm_dir):
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(minilm_dir), AutoTokenizer.from_pretrained(minilm_dir)
+
+
+def test_tokenizer_fits_its_own_model_and_a_padded_matrix(minilm_parts):
+    model, tokenizer = minilm_parts
+    assert len(tokenizer) == model.get_input_embeddings().weight.shape[0] == 30522
+    check_tokenizer_fits(tokenizer, model, "minilm")
+    padded = copy.deepcopy(model)
+    padded.resize_token_embeddings(30522 + 262)  # within 1% of the rows (305): GPU padding, reserved rows
+    check_tokenizer_fits(tokenizer, padded, "minilm")
+
+
+def test_tokenizer_of_another_size_is_refused(minilm_parts):
+    model, tokenizer = minilm_parts
+    bigger = copy.deepcopy(model)
+    bigger.resize_token_embeddings(30522 + 400)  # 400 unused rows > max(256, 1% of 30922 = 309)
+    with pytest.raises(ModelLoadError, match=r"\(30522 token ids\) does not fit the model's word embeddings "
+                                             r"\(30922 rows"):
+        check_tokenizer_fits(tokenizer, bigger, "minilm")
+    smaller = copy.deepcopy(model)
+    smaller.resize_token_embeddings(30000)  # ids 30000..30521 would index past the matrix
+    with pytest.raises(ModelLoadError, match=r"\(30522 token ids\) does not fit .* \(30000 rows"):
+        check_tokenizer_fits(tokenizer, smaller, "minilm")
+
+
+def test_dir_without_tokenizer_files(tmp_path, minilm_dir):
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).symlink_to(minilm_dir / name)
+    with pytest.raises(ModelLoadError, match=f"^no tokenizer files in {tmp_path} "):
+        load_encoder(ModelConfig(name="m", path=str(tmp_path)), device="cpu")
+
+
+def test_non_finite_embeddings_are_refused_with_the_dtype_fix(minilm_cfg):
+    good = np.ones((3, 2), np.float32)
+    assert require_finite(good, minilm_cfg, torch.float16) is good
+    bad = good.copy()
+    bad[1, 0], bad[2, 1] = np.nan, np.inf
+    with pytest.raises(ModelOutputError, match=r"all-MiniLM-L6-v2 produced NaN/inf embeddings for 2 of 3 texts in "
+                                               r"float16: .* rerun with model.dtype=float32"):
+        require_finite(bad, minilm_cfg, torch.float16)
+    with pytest.raises(ModelOutputError, match=r"for 2 of 3 texts in float32: its weights hold NaN/inf"):
+        require_finite(bad, minilm_cfg, torch.float32)

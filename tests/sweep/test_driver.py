@@ -5,10 +5,10 @@ Fast: the sweeps here are outcomes written by hand (tests/test_fault_tolerance.p
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
+from result_files import write_result_json
 
 from evaluation.compose import compose_run_config
 from evaluation.errors import ConfigError, DataError
@@ -53,8 +53,7 @@ def test_a_task_with_a_complete_result_is_not_pending(tmp_path, mini_scifact):
     [spec] = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     assert pending_specs(cfg, [spec]) == [spec]
     result = tmp_path / "out" / "sentence-transformers__all-MiniLM-L6-v2" / cfg.model.revision / "SciFact.json"
-    result.parent.mkdir(parents=True)
-    result.write_text(json.dumps({"scores": {"test": [{"hf_subset": "default", "main_score": 0.5}]}}))
+    write_result_json(result, ["default"])
     assert pending_specs(cfg, [spec]) == []
     assert pending_specs(_scifact(mini_scifact, tmp_path, "output.overwrite=true"), [spec]) == [spec]
 
