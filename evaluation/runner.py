@@ -20,10 +20,12 @@ from evaluation.results import (
     write_model_meta,
     write_task_result,
 )
-from evaluation.suites import TaskSpec, fresh_task, resolve_suite, subtask_specs
+from evaluation.scoring import metric_depth
+from evaluation.suites import TREC_SUITES, TaskSpec, fresh_task, resolve_suite, subtask_specs
 from evaluation.sweep.driver import encode_shards_with_launcher
 from evaluation.task_data import data_source
 from evaluation.task_eval import TaskContext, evaluate_spec
+from evaluation.validation import check_depth, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ def _provenance(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec) -> dict:
 
 def run(cfg: RunConfig) -> list:
     specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
+    # before any data or model is loaded: the folders written, and the depth MIRACL / Mr.TyDi are scored at
+    check_writable(cfg, needs_cache=cfg.cache.enabled or any(s.is_retrieval for s in specs))
+    check_depth(cfg.top_k, [(s.name, s.main_score, metric_depth(s.main_score)) for s in specs if s.name in TREC_SUITES])
     if cfg.launcher_encodes_shards:
         encode_shards_with_launcher(cfg, specs)
     ctx = task_context(cfg)

@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from filelock import Timeout
 
@@ -55,7 +56,7 @@ def encode_item(emb: TextEmbedder, cfg: RunConfig, spec: TaskSpec, subset: str, 
     key = shard_key(emb, spec, subset, len(corpus), cfg.shards)
     rng = key.range(index)
     paths = shard_paths(root, key, index)
-    gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
+    gb = rng.size * (emb.cfg.model.dim or 1024) * np.dtype(key.dtype).itemsize / 1e9
     what = f"encoding {spec.name}/{subset} shard {index + 1}/{cfg.shards} ({rng.size} docs)"
     # One encoder per shard at a time, across processes and hosts: a second worker (a duplicate Slurm task,
     # a concurrent rerun) waits here and then finds the shard stored instead of encoding it again.
