@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from evaluation.atomic import unwritable_error
 from evaluation.errors import ConfigError
 
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # what torch.device takes for the devices a run can use
 SHARD_DTYPES = ("auto", "float32", "float16")  # auto: float16 for MIRACL / Mr.TyDi, float32 for every other task
 # model_type -> position ids taken before the first token (RoBERTa-style models start at padding_idx + 1 = 2, so
 # XLM-R's 514 positions hold 512 tokens; BERT's 512 hold 512)
@@ -40,6 +42,8 @@ def check_values(cfg: Any) -> None:
                                         or not 0 <= cfg.shard_index < cfg.shards):
         raise ConfigError(f"shard_index={cfg.shard_index!r} is out of range: it must be one of 0..{cfg.shards - 1} "
                           f"(shards={cfg.shards}); a sweep sets it per worker job")
+    if not isinstance(cfg.device, str) or not DEVICE.fullmatch(cfg.device):
+        raise ConfigError(f"device={cfg.device!r} is not a device: give auto, cpu, cuda or cuda:N (N = the GPU's index)")
     if cfg.shard_dtype not in SHARD_DTYPES:
         raise ConfigError(f"shard_dtype={cfg.shard_dtype!r} is not one of {', '.join(SHARD_DTYPES)}")
     if _is_set(cfg.model):

@@ -51,6 +51,7 @@ OPTIONS = {  # the main keys `--help` lists, with this composition's value
     "batch_size": "texts per forward pass",
     "device": "auto | cpu | cuda | cuda:N",
     "top_k": "retrieval depth kept in the run files",
+    "shard_dtype": "stored corpus vectors: auto (float16 for MIRACL / Mr.TyDi) | float32 | float16",
 }
 
 
