@@ -43,7 +43,7 @@ def check_values(cfg: Any) -> None:
         raise ConfigError(f"shard_index={cfg.shard_index!r} is out of range: it must be one of 0..{cfg.shards - 1} "
                           f"(shards={cfg.shards}); a sweep sets it per worker job")
     if not isinstance(cfg.device, str) or not DEVICE.fullmatch(cfg.device):
-        raise ConfigError(f"device={cfg.device!r} is not a device: give auto, cpu, cuda or cuda:N (N = the GPU's index)")
+        raise ConfigError(f"device={cfg.device!r} is not a device: give auto, cpu, cuda or cuda:N (N: a GPU index)")
     if cfg.shard_dtype not in SHARD_DTYPES:
         raise ConfigError(f"shard_dtype={cfg.shard_dtype!r} is not one of {', '.join(SHARD_DTYPES)}")
     if _is_set(cfg.model):

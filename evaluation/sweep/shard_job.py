@@ -30,6 +30,7 @@ from evaluation.shards import shard_paths, shard_plan
 from evaluation.suites import TaskSpec, resolve_suite, retrieval_specs
 from evaluation.sweep.receipts import item_receipt, shard_receipt
 from evaluation.task_data import local_corpus_file, retrieval_subset
+from evaluation.validation import probe_writable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def encode_worker_shard(cfg: RunConfig) -> dict:
     """Encode shard ``cfg.shard_index`` of every retrieval corpus in the run; returns the receipt (status ok)."""
     if cfg.shard_index is None or not 0 <= cfg.shard_index < cfg.shards:
         raise ConfigError(f"shard_index={cfg.shard_index} must be one of 0..{cfg.shards - 1} (shards={cfg.shards})")
+    probe_writable(cfg.cache.dir, "cache.dir")  # where the shards go: a node that cannot write it fails before loading
     threads = os.environ.get("ME5_EVAL_TORCH_THREADS")  # set by the gpus launcher on CPU: cores per worker process
     if threads:
         torch.set_num_threads(int(threads))
