@@ -66,6 +66,7 @@ def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "
         model, tokenizer = _from_pretrained(str(local), dtype, local_files_only=True)
         weights = _local_weights(local)
     else:
+        st.check_hub_checkpoint(model_cfg, model_cfg.revision)  # before minutes of downloading weights
         model, tokenizer = _load_from_hub(model_cfg.name, model_cfg.revision, dtype)
         weights = f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}"
     return E5Encoder(

@@ -102,7 +102,7 @@ def read_checkpoint(folder: Path) -> Checkpoint:
     dim = _hidden_size(folder, transformer_dir)
     pooling, include_prompt = "cls", True
     for entry, name in zip(entries, names, strict=True):
-        config = _module_config(folder / entry.get("path", ""))
+        config = _module_config(folder / entry.get("path", ""), required=name in ("Pooling", "Dense"))
         if name == "Pooling":
             modes = _pooling_modes(config)
             pooling, include_prompt = "+".join(modes), bool(config.get("include_prompt", True))
@@ -133,6 +133,47 @@ def modules_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def check_hub_checkpoint(model_cfg: ModelConfig, revision: str | None) -> None:
+    """A hub id is encoded by our encoder with the model config's settings (models/loading.py). If the repo is a
+    sentence-transformers checkpoint whose pipeline those settings do not reproduce (another pooling, a Dense module,
+    Normalize, max_seq_length), refuse: encoding it otherwise would be silently wrong."""
+    if model_cfg.pipeline == "transformers":
+        return
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RemoteEntryNotFoundError
+
+    def fetch(filename: str) -> Path | None:
+        try:
+            return Path(hf_hub_download(model_cfg.name, filename, revision=revision))
+        except RemoteEntryNotFoundError:
+            return None
+
+    try:
+        modules = fetch("modules.json")
+        if modules is None:
+            return  # a plain transformers repo: the model config's settings are the only pipeline there is
+        for entry in _json(modules):
+            if entry.get("path"):
+                fetch(f"{entry['path']}/config.json")
+        for name in ("sentence_bert_config.json", "config_sentence_transformers.json"):
+            fetch(name)
+    except (LocalEntryNotFoundError, OSError) as e:  # offline and not cached, or the hub unreachable
+        log.warning("cannot check whether %s is a sentence-transformers checkpoint (%s); it is encoded with "
+                    "model.pooling=%s, model.normalize=%s", model_cfg.name, type(e).__name__, model_cfg.pooling,
+                    model_cfg.normalize)
+        return
+    ck = read_checkpoint(modules.parent)
+    differs = [f"{what} {theirs} (config: {ours})" for what, theirs, ours in (
+        ("pooling", ck.pooling, model_cfg.pooling), ("Normalize", ck.normalize, model_cfg.normalize),
+        ("max_seq_length", ck.max_seq_length, model_cfg.max_length),
+        ("Dense", "Dense" in ck.modules, False)) if theirs != ours]
+    if differs:
+        raise ConfigError(f"{model_cfg.name} is a sentence-transformers checkpoint with {', '.join(differs)}; "
+                          f"download it (hf download {model_cfg.name} --local-dir DIR) and pass model.path=DIR to "
+                          "encode it as sentence-transformers does, or set model.pipeline=transformers to use the "
+                          "model config's settings")
+
+
 def load_sentence_transformer(folder: Path, device, dtype):
     """SentenceTransformer(folder) on ``device`` in ``dtype``, local files only."""
     from sentence_transformers import SentenceTransformer  # deferred: heavy, and only this pipeline needs it
@@ -156,7 +197,7 @@ class StEncoder:
                                  f"but the config says model.max_length={model_cfg.max_length}")
         self.model, self.tokenizer, self.cfg = model, model.tokenizer, model_cfg
         self.device, self.dtype, self.protocol = device, dtype, protocol
-        self.dim = check_dim(int(model.get_sentence_embedding_dimension()), model_cfg)
+        self.dim = check_dim(int(model.get_embedding_dimension()), model_cfg)
         self._fingerprint = fingerprint
         self.last_stats: dict[str, float] = {}
 
@@ -225,7 +266,11 @@ def _module_class(folder: Path, entry: dict) -> str:
     return name
 
 
-def _module_config(path: Path) -> dict:
+def _module_config(path: Path, required: bool) -> dict:
+    """A module folder's config.json; a Pooling or Dense module without one is an incomplete checkpoint (reading
+    it as the default mean pooling is the silent substitution this module exists to prevent)."""
+    if required:
+        return _json(path / "config.json")
     return _json(path / "config.json", {}) if path.is_dir() else {}
 
 

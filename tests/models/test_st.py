@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,31 @@ def test_unsupported_module_is_refused(cls_dir, tmp_path):
         st.resolve(ModelConfig(name="x", path=str(folder)))
 
 
+def test_cli_refusal_is_one_line_exit_2(cls_dir, tmp_path, data_root, capsys):
+    """`me5-eval run` on a checkpoint with a module we cannot honour: exit 2, one line naming the fix, nothing run."""
+    from evaluation.cli import main
+
+    folder = tmp_path / "router"
+    shutil.copytree(cls_dir, folder)
+    modules = json.loads((folder / "modules.json").read_text())
+    modules.insert(1, {"idx": 1, "name": "r", "path": "", "type": "sentence_transformers.models.Router"})
+    (folder / "modules.json").write_text(json.dumps(modules))
+    rc = main(["run", "model=custom", "model.name=me/router", f"model.path={folder}", "suite=mteb-en",
+               "tasks=STSBenchmark", f"data.root={data_root}", f"output.dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "Router" in err and "not supported" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_pooling_config_is_refused(cls_dir, tmp_path):
+    folder = tmp_path / "no-pooling-config"
+    shutil.copytree(cls_dir, folder)
+    (folder / "1_Pooling" / "config.json").unlink()
+    with pytest.raises(ConfigError, match=r"1_Pooling/config.json is missing"):
+        st.resolve(ModelConfig(name="x", path=str(folder)))
+
+
 def test_prompts_excluded_from_pooling_are_refused(cls_dir, tmp_path):
     folder = tmp_path / "no-prompt-pooling"
     shutil.copytree(cls_dir, folder)
@@ -148,6 +174,35 @@ def test_checkpoint_prompts_are_applied_as_mteb_resolves_them(cls_dir, tmp_path)
     assert fmt("document", "SciFact", "Retrieval") == "d: t"
     assert fmt(None, "STSBenchmark", "STS") == "sts: t"  # the task name wins
     assert fmt(None, "Banking77Classification", "Classification") == "t"  # mteb passes no prompt type there
+
+
+def _fake_hub(monkeypatch, folder: Path):
+    """hf_hub_download answered from ``folder`` (tests never touch the network)."""
+    import huggingface_hub
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    def download(repo_id, filename, revision=None, **kwargs):
+        if not (folder / filename).is_file():
+            missing = RemoteEntryNotFoundError.__new__(RemoteEntryNotFoundError)  # its __init__ wants an HTTP reply
+            Exception.__init__(missing, f"{filename} not in {repo_id}")
+            raise missing
+        return str(folder / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+
+
+def test_hub_checkpoint_whose_pipeline_differs_is_refused(cls_dir, monkeypatch):
+    _fake_hub(monkeypatch, cls_dir)
+    cfg = ModelConfig(name="org/cls-model", pooling="mean", max_length=256)
+    with pytest.raises(ConfigError, match=r"pooling cls \(config: mean\).*model.path=DIR"):
+        st.check_hub_checkpoint(cfg, None)
+    st.check_hub_checkpoint(replace(cfg, pooling="cls"), None)  # the settings reproduce it: accepted
+    st.check_hub_checkpoint(replace(cfg, pipeline="transformers"), None)  # asked for the config's settings
+
+
+def test_hub_repo_without_modules_json_is_plain_transformers(tmp_path, monkeypatch):
+    _fake_hub(monkeypatch, tmp_path)
+    st.check_hub_checkpoint(ModelConfig(name="org/plain"), None)
 
 
 def test_missing_modules_json_with_explicit_pipeline(minilm_dir, tmp_path):
