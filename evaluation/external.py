@@ -85,7 +85,7 @@ class ProtocolEmbedder:
         return self.encoder.model_fingerprint()
 
     def mteb_encoder(self) -> Any:
-        return self.model
+        return _Complete(self.model, self.cfg)
 
     def embed(self, texts: list[str], *, role: str | None, task_name: str, task_type: str,
               hf_split: str = "test", hf_subset: str = "default") -> np.ndarray:
@@ -114,3 +114,33 @@ class ProtocolEmbedder:
                      hf_subset: str) -> np.ndarray:
         return self.embed(inputs, role="document", task_name=task_name, task_type=task_type, hf_split=hf_split,
                           hf_subset=hf_subset)
+
+
+class _Complete:
+    """The object with what mteb's `isinstance(model, EncoderProtocol)` check also wants (mteb_model_meta,
+    similarity, similarity_pairwise), from the object where it has them, else mteb's cosine defaults."""
+
+    def __init__(self, model: Any, cfg: RunConfig):
+        self._model, self._cfg = model, cfg
+
+    def encode(self, inputs, **kwargs):
+        return self._model.encode(inputs, **kwargs)
+
+    @property
+    def mteb_model_meta(self) -> Any:
+        from evaluation.models.encoder import model_meta  # deferred: mteb's registry is heavy
+
+        own = getattr(self._model, "mteb_model_meta", None)
+        return own if own is not None else model_meta(self._cfg.model, None)
+
+    def similarity(self, embeddings1, embeddings2):
+        from mteb.similarity_functions import cos_sim
+
+        own = getattr(self._model, "similarity", None)
+        return own(embeddings1, embeddings2) if callable(own) else cos_sim(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1, embeddings2):
+        from mteb.similarity_functions import pairwise_cos_sim
+
+        own = getattr(self._model, "similarity_pairwise", None)
+        return own(embeddings1, embeddings2) if callable(own) else pairwise_cos_sim(embeddings1, embeddings2)

@@ -26,8 +26,8 @@ def hashed_bag_of_words(text: str) -> np.ndarray:
 
 
 class BagOfWords:
-    """mteb 2.x's EncoderProtocol, nothing more: encode(DataLoader, *, task_metadata, hf_split, hf_subset,
-    prompt_type); it records what it was asked for."""
+    """The core of mteb 2.x's EncoderProtocol: encode(DataLoader, *, task_metadata, hf_split, hf_subset,
+    prompt_type), no mteb_model_meta or similarity (cosine is the default); it records what it was asked for."""
 
     def __init__(self):
         self.calls: list[tuple[str, str | None]] = []
@@ -35,16 +35,6 @@ class BagOfWords:
     def encode(self, inputs, *, task_metadata, hf_split, hf_subset, prompt_type=None, **kwargs):
         self.calls.append((task_metadata.name, getattr(prompt_type, "value", prompt_type)))
         return np.stack([hashed_bag_of_words(t) for batch in inputs for t in batch["text"]])
-
-    def similarity(self, a, b):
-        from mteb.similarity_functions import cos_sim
-
-        return cos_sim(a, b)
-
-    def similarity_pairwise(self, a, b):
-        from mteb.similarity_functions import pairwise_cos_sim
-
-        return pairwise_cos_sim(a, b)
 
 
 def test_an_object_without_encode_is_refused():
@@ -104,3 +94,22 @@ def test_sentence_transformer_instance_on_stsbenchmark(minilm_dir, data_root, tm
     written = json.loads(path.read_text())
     assert written["me5_eval"]["revision"] == MINILM_REVISION
     assert (path.parent / "model_meta.json").is_file()
+
+
+@pytest.mark.slow
+def test_custom_protocol_object_on_stsbenchmark(data_root, tmp_path):
+    """A non-retrieval task goes to mteb's evaluator with the object: Spearman of the cosine of its vectors,
+    computed here with scipy."""
+    from scipy.stats import spearmanr
+
+    from evaluation.data.sts import read_stsbenchmark
+
+    model = BagOfWords()
+    [result] = evaluation.evaluate(model, tasks="STSBenchmark", name="me/bag-of-words", data_root=data_root,
+                                   output_dir=tmp_path / "out")
+    data = read_stsbenchmark(data_root / "sts" / "senteval" / "STSBenchmark" / "stsbenchmark" / "sts-test.csv")
+    a = np.stack([hashed_bag_of_words(t) for t in data.sentence1])
+    b = np.stack([hashed_bag_of_words(t) for t in data.sentence2])
+    cosine = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    assert result.scores["test"][0]["main_score"] == pytest.approx(spearmanr(cosine, data.scores).statistic, abs=1e-4)
+    assert ("STSBenchmark", None) in model.calls
