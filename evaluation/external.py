@@ -91,10 +91,9 @@ class ProtocolEmbedder:
               hf_split: str = "test", hf_subset: str = "default") -> np.ndarray:
         """Retrieval queries (and documents, through embed_corpus); L2-normalised: the search ranks by inner
         product, which is mteb's cosine similarity on normalised vectors."""
+        from datasets import Dataset
         from mteb.types import PromptType
         from torch.utils.data import DataLoader
-
-        from datasets import Dataset
 
         loader = DataLoader(Dataset.from_dict({"text": list(texts)}), batch_size=self.cfg.batch_size)
         emb = self.model.encode(loader, task_metadata=mteb_task(task_name).metadata, hf_split=hf_split,

@@ -113,7 +113,8 @@ def read_checkpoint(folder: Path) -> Checkpoint:
     prompts = {k: v for k, v in (st_config.get("prompts") or {}).items() if v}
     if prompts and not include_prompt:
         raise ConfigError(f"{folder}: its Pooling module leaves prompt tokens out (include_prompt=false), which "
-                          "text prompts cannot reproduce; evaluate it with evaluation.evaluate(SentenceTransformer(...))")
+                          "text prompts cannot reproduce; evaluate it with "
+                          "evaluation.evaluate(SentenceTransformer(...))")
     return Checkpoint(folder, names, pooling, "Normalize" in names, _max_seq_length(folder, transformer_dir), dim,
                       prompts, st_config.get("default_prompt_name"))
 
