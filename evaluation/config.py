@@ -34,6 +34,15 @@ class ModelConfig:
     normalize_classification: bool = False
     max_length: int = 512
     dtype: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU) | float32 | float16 | bfloat16
+    # How a sentence-transformers checkpoint (a folder with modules.json) is encoded (evaluation/models/st.py):
+    # auto: such a folder as sentence-transformers encodes it (its pooling, Dense, Normalize, max_seq_length and
+    # prompts), any other model with the settings above; sentence-transformers: require modules.json;
+    # transformers: the settings above on the bare transformer (the authors' protocol for the mE5 configs).
+    pipeline: str = "auto"
+    # Named prompts, sentence-transformers style ({"query": ..., "document": ..., "<Task>": ...}), used with
+    # prompt_style=named; filled from config_sentence_transformers.json under the sentence-transformers pipeline.
+    prompts: dict[str, str] = field(default_factory=dict)
+    default_prompt_name: str | None = None  # the prompt for texts no name matches (sentence-transformers' own)
 
 
 @dataclass

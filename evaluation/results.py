@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation import __version__
 from evaluation.atomic import atomic_write_text, writing
 from evaluation.config import ModelConfig
 from evaluation.errors import Me5EvalError
+from evaluation.version import __version__
 
 log = logging.getLogger(__name__)
 

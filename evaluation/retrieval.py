@@ -61,10 +61,8 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
     texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
     # out of GPU memory / host memory / disk -> Me5EvalError naming batch_size= / shards= / cache.dir=
     with resource_errors(embedder.cfg, f"encoding {spec.name}/{subset} shard {index + 1}/{key.n_shards}"):
-        emb = embedder.encoder.encode_formatted(  # fixed_padding: the same vectors for 1, 2 or 64 shards
-            [key.prompt + t if key.prompt else t for t in texts], normalize=True, batch_size=embedder.cfg.batch_size,
-            fixed_padding=True,
-        )
+        emb = embedder.embed_corpus([key.prompt + t if key.prompt else t for t in texts], task_name=spec.name,
+                                    task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
         write_shard(root, key, index, ids, emb)
     return load_shard(root, key, index, ids)
 
@@ -86,7 +84,7 @@ def retrieve(embedder: TextEmbedder, spec: TaskSpec, subset: str, data: Retrieva
                        data.corpus.ids[rng.start:rng.end]))
     qids = list(data.queries)
     q_emb = embedder.embed([data.queries[q] for q in qids], role="query", task_name=spec.name,
-                           task_type=spec.task_type)
+                           task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
     depth = top_k if spec.name in TREC_SUITES else max(top_k, MTEB_SEARCH_DEPTH)
     scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=depth, chunk_bytes=chunk_bytes)
     return run_from_topk(qids, scores, docids)

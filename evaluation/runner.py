@@ -11,7 +11,7 @@ import time
 
 from evaluation.compose import compose_run_config
 from evaluation.config import RunConfig
-from evaluation.encode import lazy_embedder
+from evaluation.encode import lazy_embedder, resolved_config
 from evaluation.results import (
     provenance,
     result_is_complete,
@@ -62,14 +62,17 @@ def _provenance(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec) -> dict:
     return provenance(cfg.model, protocol=cfg.protocol, dtype=str(enc.dtype).replace("torch.", ""),
                       device=str(enc.device), fingerprint=enc.model_fingerprint(),
                       data_source={spec.name: data_source(cfg, spec)},
-                      extra={"shards": cfg.shards, "top_k": cfg.top_k, "batch_size": cfg.batch_size})
+                      extra={"shards": cfg.shards, "top_k": cfg.top_k, "batch_size": cfg.batch_size,
+                             "pipeline": cfg.model.pipeline, "pooling": cfg.model.pooling})
 
 
-def run(cfg: RunConfig) -> list:
+def run(cfg: RunConfig, embedder=None) -> list:
+    """Evaluate cfg.model on the suite; ``embedder``: an in-memory model instead (evaluation/external.py)."""
+    cfg = resolved_config(cfg) if embedder is None else cfg  # a sentence-transformers folder's own settings
     specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     if cfg.launcher_encodes_shards:
         encode_shards_with_launcher(cfg, specs)
-    ctx = task_context(cfg)
+    ctx = task_context(cfg) if embedder is None else TaskContext(cfg, embedder)
     results = []
     for i, spec in enumerate(specs, 1):
         log.info("task %d/%d: %s", i, len(specs), spec.name)

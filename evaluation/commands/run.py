@@ -43,6 +43,7 @@ OPTIONS = {  # the main keys `--help` lists, with this composition's value
     "data.root": "local data folder (null: every task loads from the Hugging Face hub)",
     "data.paths": "one task's local copy: data.paths.<Task>=DIR",
     "model.path": "local weights (null: the hub id model.name at model.revision)",
+    "model.pipeline": "auto: a folder with modules.json as sentence-transformers encodes it | transformers",
     "protocol": "paper (the authors' prompts) | mteb (mteb's own prompts)",
     "output.dir": "where the result JSONs go",
     "output.overwrite": "recompute results that already exist",

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.config import ModelConfig
-from evaluation.models import loading
+from evaluation.models import loading, st
 from evaluation.models.encoder import E5Encoder, check_dim, model_meta
 
 
@@ -22,6 +22,7 @@ class LazyEncoder:
 
     def __init__(self, model_cfg: ModelConfig, *, device: str = "auto", protocol: str = "paper",
                  loader: Callable[..., E5Encoder] | None = None):
+        model_cfg = st.resolve(model_cfg)  # a sentence-transformers folder: its own pooling, length, prompts
         loading.check_settings(model_cfg, protocol)
         self.cfg, self.protocol, self._device_name = model_cfg, protocol, device
         self.device = loading.resolve_device(device)
@@ -31,7 +32,9 @@ class LazyEncoder:
         self._encoder: E5Encoder | None = None
         self._meta = None
         self.forward_calls = 0  # encode calls that reached the model
-        known = loading.model_dim(model_cfg)  # a local folder's config.json: a wrong model.dim fails right here
+        # a local folder's config.json (a wrong model.dim fails right here); a sentence-transformers folder's
+        # modules (Dense may change the dim) were read by st.resolve
+        known = model_cfg.dim if model_cfg.pipeline == st.ST_PIPELINE else loading.model_dim(model_cfg)
         # a hub model: the config's model.dim (E5Encoder checks it against the weights once they load), else unknown
         self._dim: int | None = model_cfg.dim if known is None else check_dim(known, model_cfg)
 

@@ -18,6 +18,7 @@ from huggingface_hub.constants import is_offline_mode
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
+from evaluation.models import st
 from evaluation.models.encoder import E5Encoder
 from evaluation.models.pooling import POOLINGS
 from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
@@ -48,16 +49,24 @@ _SPARE_ROWS = 256
 _SPARE_FRACTION = 0.01
 
 
-def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder:
-    """Load tokenizer + model onto `device` (auto: CUDA if visible) in model_cfg.dtype."""
+def load_encoder(model_cfg: ModelConfig, device: str = "auto", protocol: str = "paper") -> E5Encoder | st.StEncoder:
+    """Load tokenizer + model onto `device` (auto: CUDA if visible) in model_cfg.dtype; a sentence-transformers
+    folder (models/st.py) as a SentenceTransformer."""
     check_settings(model_cfg, protocol)
     dev = resolve_device(device)
     dtype = resolve_dtype(model_cfg.dtype, dev)
     local = local_model_dir(model_cfg)
+    if local is not None and st.st_folder(model_cfg) is not None:  # as sentence-transformers encodes it
+        model_cfg = st.resolve(model_cfg)
+        model = st.load_sentence_transformer(local, dev, dtype)
+        check_tokenizer_fits(model.tokenizer, model[0].auto_model, str(local))
+        return st.StEncoder(model, model_cfg, device=dev, dtype=dtype, protocol=protocol,
+                            fingerprint=predicted_fingerprint(model_cfg, device))
     if local is not None:
         model, tokenizer = _from_pretrained(str(local), dtype, local_files_only=True)
         weights = _local_weights(local)
     else:
+        st.check_hub_checkpoint(model_cfg, model_cfg.revision)  # before minutes of downloading weights
         model, tokenizer = _load_from_hub(model_cfg.name, model_cfg.revision, dtype)
         weights = f"{model_cfg.name}@{model_cfg.revision or _commit_hash(model)}"
     return E5Encoder(
@@ -83,7 +92,8 @@ def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
     dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
     local = local_model_dir(model_cfg)
     if local is not None:
-        return _fingerprint(_local_weights(local), model_cfg, dtype)
+        modules = f"|st={st.modules_fingerprint(local)}" if st.st_folder(model_cfg) is not None else ""
+        return _fingerprint(_local_weights(local), model_cfg, dtype) + modules
     if model_cfg.revision:
         return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
     return None
@@ -125,10 +135,11 @@ def model_dim(model_cfg: ModelConfig) -> int | None:
 
 def check_settings(model_cfg: ModelConfig, protocol: str) -> None:
     """Reject bad choices before spending minutes on loading weights."""
+    st_pooling = st.st_folder(model_cfg) is not None  # sentence-transformers runs any of its pooling modes
     for what, value, choices in (
         ("protocol", protocol, PROTOCOLS),
         ("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES),
-        ("model.pooling", model_cfg.pooling, POOLINGS),
+        ("model.pooling", model_cfg.pooling, (model_cfg.pooling,) if st_pooling else POOLINGS),
     ):
         if value not in choices:
             raise ConfigError(f"{what}={value!r} is not one of {', '.join(choices)}")

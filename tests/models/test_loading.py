@@ -56,7 +56,8 @@ def test_wrong_dim(minilm_cfg):
 
 
 def test_name_that_is_a_dir_loads_locally(minilm_dir):
-    encoder = load_encoder(ModelConfig(name=str(minilm_dir), prompt_style="none", max_length=256), device="cpu")
+    encoder = load_encoder(ModelConfig(name=str(minilm_dir), prompt_style="none", max_length=256,
+                                       pipeline="transformers"), device="cpu")
     assert encoder.dim == 384
 
 
@@ -66,7 +67,7 @@ def test_bad_settings(minilm_cfg):
     with pytest.raises(ConfigError, match="protocol='beir' is not one of paper, mteb"):
         load_encoder(minilm_cfg, device="cpu", protocol="beir")
     with pytest.raises(ConfigError, match="model.pooling='max' is not one of mean, cls"):
-        load_encoder(ModelConfig(name="m", path=minilm_cfg.path, pooling="max"), device="cpu")
+        load_encoder(ModelConfig(name="m", path=minilm_cfg.path, pooling="max", pipeline="transformers"), device="cpu")
 
 
 def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
