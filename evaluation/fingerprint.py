@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MEMO_FILE = "sha256-memo.json"
 _HASH_BLOCK = 8 << 20
 _MEMORY: dict[str, tuple[tuple[int, ...], str]] = {}  # absolute path -> (file state, sha256), for this process
+_SAVED: set[tuple[str, str, tuple[int, ...]]] = set()  # (memo file, path, state) this process knows are stored
 
 
 def _state(path: Path) -> tuple[int, ...]:
@@ -47,14 +48,17 @@ def file_sha256(path: str | Path, memo_dir: str | Path | None = None) -> str:
     """The full sha256 of ``path``, hashed only when the file's state differs from the remembered one."""
     path = Path(path).resolve()
     key, state = str(path), _state(path)
+    memo = Path(memo_dir).resolve() / MEMO_FILE if memo_dir is not None else None
     hit = _MEMORY.get(key)
     if hit is not None and hit[0] == state:
+        if memo is not None and (str(memo), key, state) not in _SAVED:  # known here, not yet in this memo file
+            _remember(memo, key, state, hit[1])
         return hit[1]
-    memo = Path(memo_dir) / MEMO_FILE if memo_dir is not None else None
     if memo is not None:
         stored = _read_memo(memo).get(key)
         if isinstance(stored, dict) and tuple(stored.get("state", ())) == state and stored.get("sha256"):
             _MEMORY[key] = (state, stored["sha256"])
+            _SAVED.add((str(memo), key, state))
             return stored["sha256"]
     digest = sha256_of(path)
     if _state(path) != state:  # written to while we read it: the digest matches no state; do not remember it
@@ -80,8 +84,10 @@ def _remember(memo: Path, key: str, state: tuple[int, ...], digest: str) -> None
     with locked(memo):
         entries = _read_memo(memo)
         entries = {k: v for k, v in entries.items() if k == key or os.path.exists(k)}  # forget deleted files
-        entries[key] = {"state": list(state), "sha256": digest}
-        atomic_write_json(memo, entries, indent=None)
+        if entries.get(key) != {"state": list(state), "sha256": digest}:
+            entries[key] = {"state": list(state), "sha256": digest}
+            atomic_write_json(memo, entries, indent=None)
+    _SAVED.add((str(memo), key, state))
 
 
 def files_sha256(root: Path, files: list[Path], memo_dir: str | Path | None = None) -> str:

@@ -15,6 +15,7 @@ from evaluation.fingerprint import MEMO_FILE, file_sha256, files_sha256
 @pytest.fixture(autouse=True)
 def fresh_memory(monkeypatch):
     monkeypatch.setattr(fingerprint, "_MEMORY", {})
+    monkeypatch.setattr(fingerprint, "_SAVED", set())
 
 
 @pytest.fixture
@@ -38,6 +39,9 @@ def test_an_unchanged_file_is_not_hashed_again_across_processes(tmp_path, hashed
     monkeypatch.setattr(fingerprint, "_MEMORY", {})  # a new process: only the memo file remembers
     assert file_sha256(f, memo) == first and len(hashed) == 1
     assert str(f.resolve()) in json.loads((memo / MEMO_FILE).read_text())
+    other = tmp_path / "other-cache"  # known in memory: written to another memo without hashing again
+    assert file_sha256(f, other) == first and len(hashed) == 1
+    assert json.loads((other / MEMO_FILE).read_text())[str(f.resolve())]["sha256"] == first
 
 
 def test_a_change_of_content_size_or_mtime_is_hashed_again(tmp_path, hashed, monkeypatch):
@@ -50,6 +54,7 @@ def test_a_change_of_content_size_or_mtime_is_hashed_again(tmp_path, hashed, mon
         h.write(b"b")
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the old mtime put back (ctime moved)
     monkeypatch.setattr(fingerprint, "_MEMORY", {})
+    monkeypatch.setattr(fingerprint, "_SAVED", set())
     changed = file_sha256(f, memo)
     assert changed == hashlib.sha256(b"a" * 500 + b"b" + b"a" * 499).hexdigest() != before
     f.write_bytes(b"a" * 1001)  # another size
