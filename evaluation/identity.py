@@ -104,6 +104,16 @@ def _changed_keys(old: Any, new: Any) -> list[str]:
     return sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
 
 
+def corpus_digest(cfg: RunConfig, spec: TaskSpec, subset: str) -> str | None:
+    """What a retrieval subset's corpus is (part of its shard key): the sha256 of its local file, the hub dataset
+    revision, or None when the local corpus file is absent (loading it then fails with its own message)."""
+    root, override = local_root(cfg, spec.name)
+    if root is None:
+        return data_source(cfg, spec)
+    corpus = local_files(spec.name, subset, spec.split, root, override, optional_ok=True).get("corpus")
+    return f"sha256:{file_sha256(corpus, cfg.hash_memo_dir)}" if corpus is not None and corpus.is_file() else None
+
+
 def _data_identity(cfg: RunConfig, spec: TaskSpec, subset: str) -> dict[str, Any]:
     """{"files": {role: sha256}} of the local files a subset reads, or {"source": "hub:<path>@<revision>"}."""
     root, override = local_root(cfg, spec.name)

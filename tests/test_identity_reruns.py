@@ -65,7 +65,18 @@ def _drop_relevant_documents(corpus: Path) -> None:
     (corpus / "corpus.jsonl").write_text("".join(x + "\n" for x in lines if json.loads(x)["_id"] not in gone))
 
 
-@pytest.mark.parametrize("change", [_drop_half_the_qrels, _drop_relevant_documents], ids=["qrels", "corpus"])
+def _blank_relevant_texts(corpus: Path) -> None:
+    """Same ids, same count, same order: only the texts of every other query's judged documents change (a
+    corrected corpus). Shards are checked against their docids, so only the corpus digest in their key tells."""
+    _, *rows = (corpus / "qrels" / "test.tsv").read_text().splitlines()
+    gone = {r.split("\t")[1] for r in rows[::2]}
+    docs = [json.loads(x) for x in (corpus / "corpus.jsonl").read_text().splitlines()]
+    docs = [{**d, "title": "", "text": "an unrelated note about the weather"} if d["_id"] in gone else d for d in docs]
+    (corpus / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+
+
+@pytest.mark.parametrize("change", [_drop_half_the_qrels, _drop_relevant_documents, _blank_relevant_texts],
+                         ids=["qrels", "corpus", "corpus-texts"])
 def test_changed_data_under_the_same_name_gives_the_new_score_and_keeps_the_old(change, scifact, cache, tmp_path):
     out = tmp_path / "out"
     old = _run(scifact, out, cache)
