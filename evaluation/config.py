@@ -21,6 +21,9 @@ class ModelConfig:
     name: str = MISSING  # hub id or display name; results go to results/<name with / -> __>/<revision>/
     path: str | None = None  # local dir with weights; None -> load `name` from the hub
     revision: str | None = None  # pinned hub revision (also the results folder); None -> "no_revision_available"
+    # sha256 of the published checkpoint's weight file (`sha256sum model.safetensors`): local weights (model.path)
+    # are filed under `revision` only when they hash equal; otherwise under local-<fingerprint> (evaluation/identity.py)
+    weights_sha256: str | None = None
     dim: int | None = None  # expected embedding dim; checked after loading
     pooling: str = "mean"  # mean | cls
     # prompt_style: "query_passage" (mE5 small/base/large), "instruction" (large-instruct), "none"
@@ -108,6 +111,11 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         self.tasks, self.langs = _name_list("tasks", self.tasks), _name_list("langs", self.langs)
+
+    @property
+    def hash_memo_dir(self) -> str | None:
+        """Where file digests are remembered across runs (evaluation/fingerprint.py): the cache dir, when enabled."""
+        return self.cache.dir if self.cache.enabled else None
 
     @property
     def launcher_encodes_shards(self) -> bool:

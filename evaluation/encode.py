@@ -68,7 +68,9 @@ def lazy_embedder(cfg: RunConfig, *, cache: bool | None = None, loader=None) -> 
     embedding cache unless ``cache=False``."""
     use_cache = cfg.cache.enabled if cache is None else cache
     cfg = resolved_config(cfg)
-    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader)
+    # the cache dir also remembers the weights' sha256 (evaluation/fingerprint.py): a rerun does not hash GBs again
+    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader,
+                          memo_dir=cfg.hash_memo_dir)
     return TextEmbedder(cfg, encoder, EmbeddingCache(cfg.cache.dir, "texts") if use_cache else None)
 
 

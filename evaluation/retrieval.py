@@ -15,6 +15,7 @@ import numpy as np
 from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError, resource_errors
+from evaluation.identity import corpus_digest
 from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
 from evaluation.scoring import mteb_retrieval_scores, score_run, trec_retrieval_scores
 from evaluation.search import exact_topk, run_from_topk
@@ -40,7 +41,7 @@ def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, 
     probe = embedder_prompt(embedder, spec)
     return ShardKey(model_fingerprint=embedder.fingerprint, protocol=cfg.protocol, prompt=probe,
                     max_length=cfg.model.max_length, normalize=True, task=spec.name, subset=subset,
-                    split=spec.split, n_docs=n_docs, n_shards=n_shards)
+                    split=spec.split, n_docs=n_docs, n_shards=n_shards, corpus=corpus_digest(cfg, spec, subset))
 
 
 def embedder_prompt(embedder: TextEmbedder, spec: TaskSpec) -> str:

@@ -28,6 +28,7 @@ from evaluation.compose import (
 )
 from evaluation.config import RunConfig, register_configs
 from evaluation.errors import Me5EvalError
+from evaluation.identity import filed_config
 from evaluation.published import Landing, landings, reference_dir, report_settings
 from evaluation.results import revision_dir
 from evaluation.runner import run
@@ -87,7 +88,7 @@ def _yaml(value: Any) -> str:
 def _job(cfg: DictConfig) -> None:
     """One Hydra job: evaluate, then print the summary."""
     try:
-        run_cfg: RunConfig = OmegaConf.to_object(cfg)
+        run_cfg: RunConfig = filed_config(OmegaConf.to_object(cfg))  # the revision folder the summary names
         print(summary(run_cfg, run(run_cfg)))
     except Me5EvalError as err:
         raise _UserError(err) from err

@@ -13,7 +13,6 @@ config's prefixes (the authors' protocol for mE5): the mE5 configs set it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -117,21 +116,6 @@ def read_checkpoint(folder: Path) -> Checkpoint:
                           "evaluation.evaluate(SentenceTransformer(...))")
     return Checkpoint(folder, names, pooling, "Normalize" in names, _max_seq_length(folder, transformer_dir), dim,
                       prompts, st_config.get("default_prompt_name"))
-
-
-def modules_fingerprint(folder: Path) -> str:
-    """sha256 (16 hex) of modules.json and every file of the module folders (Pooling/Dense configs and weights):
-    a CLS copy of a mean-pooled checkpoint has the same top-level files and must not share its embeddings."""
-    digest = hashlib.sha256((folder / "modules.json").read_bytes())
-    for entry in _json(folder / "modules.json"):
-        sub = folder / entry.get("path", "")
-        if sub == folder:
-            digest.update(json.dumps(_json(sub / "sentence_bert_config.json", {}), sort_keys=True).encode())
-            continue
-        for file in sorted(p for p in sub.rglob("*") if p.is_file()):
-            digest.update(f"{file.relative_to(folder)}\0".encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def check_hub_checkpoint(model_cfg: ModelConfig, revision: str | None) -> None:
