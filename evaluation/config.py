@@ -22,6 +22,9 @@ class ModelConfig:
     name: str = MISSING  # hub id or display name; results go to results/<name with / -> __>/<revision>/
     path: str | None = None  # local dir with weights; None -> load `name` from the hub
     revision: str | None = None  # pinned hub revision (also the results folder); None -> "no_revision_available"
+    # sha256 of the published checkpoint's weight file (`sha256sum model.safetensors`): local weights (model.path)
+    # are filed under `revision` only when they hash equal; otherwise under local-<fingerprint> (evaluation/identity.py)
+    weights_sha256: str | None = None
     dim: int | None = None  # expected embedding dim; checked after loading
     pooling: str = "mean"  # mean | cls
     # prompt_style: "query_passage" (mE5 small/base/large), "instruction" (large-instruct), "none"
@@ -35,6 +38,15 @@ class ModelConfig:
     normalize_classification: bool = False
     max_length: int = 512
     dtype: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU) | float32 | float16 | bfloat16
+    # How a sentence-transformers checkpoint (a folder with modules.json) is encoded (evaluation/models/st.py):
+    # auto: such a folder as sentence-transformers encodes it (its pooling, Dense, Normalize, max_seq_length and
+    # prompts), any other model with the settings above; sentence-transformers: require modules.json;
+    # transformers: the settings above on the bare transformer (the authors' protocol for the mE5 configs).
+    pipeline: str = "auto"
+    # Named prompts, sentence-transformers style ({"query": ..., "document": ..., "<Task>": ...}), used with
+    # prompt_style=named; filled from config_sentence_transformers.json under the sentence-transformers pipeline.
+    prompts: dict[str, str] = field(default_factory=dict)
+    default_prompt_name: str | None = None  # the prompt for texts no name matches (sentence-transformers' own)
 
 
 @dataclass
@@ -104,6 +116,11 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.tasks, self.langs = _name_list("tasks", self.tasks), _name_list("langs", self.langs)
         check_values(self)  # every range checked when the config is composed, before any work
+
+    @property
+    def hash_memo_dir(self) -> str | None:
+        """Where file digests are remembered across runs (evaluation/fingerprint.py): the cache dir, when enabled."""
+        return self.cache.dir if self.cache.enabled else None
 
     @property
     def launcher_encodes_shards(self) -> bool:

@@ -9,7 +9,7 @@ ignore the prompt type (mteb issue #5383); ours key on the final input text (pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from evaluation.config import RunConfig
 from evaluation.models.lazy import LazyEncoder
 from evaluation.models.loading import load_encoder_once
 from evaluation.models.prompts import format_inputs, should_normalize
+from evaluation.models.st import resolve
 
 
 @dataclass
@@ -31,11 +32,23 @@ class TextEmbedder:
     def fingerprint(self) -> str:
         return self.encoder.model_fingerprint()
 
-    def embed(self, texts: list[str], *, role: str | None, task_name: str, task_type: str) -> np.ndarray:
+    def embed(self, texts: list[str], *, role: str | None, task_name: str, task_type: str, **_split) -> np.ndarray:
+        """Embeddings of texts in a role (query/document; None = symmetric). ``_split`` (hf_split, hf_subset) is
+        for in-memory models (evaluation/external.py); the prompts here do not depend on it."""
         inputs = format_inputs(texts, role=role, task_name=task_name, task_type=task_type,
                                model_cfg=self.cfg.model, protocol=self.cfg.protocol)
         normalize = should_normalize(task_type, self.cfg.model, self.cfg.protocol)
         return self.embed_formatted(inputs, normalize=normalize, role=role)
+
+    def embed_corpus(self, inputs: list[str], **_task) -> np.ndarray:
+        """A corpus shard's final texts (prompt applied), normalised, past the text cache (the shard file is the
+        cache); fixed_padding: the same vectors for 1, 2 or 64 shards."""
+        return self.encoder.encode_formatted(inputs, normalize=True, batch_size=self.cfg.batch_size,
+                                             fixed_padding=True)
+
+    def mteb_encoder(self) -> MtebEncoder:
+        """What mteb's evaluators get: this embedder (our prompts and cache) behind mteb's EncoderProtocol."""
+        return MtebEncoder(self, self.encoder.mteb_model_meta)
 
     def embed_formatted(self, inputs: list[str], *, normalize: bool, role: str | None = None) -> np.ndarray:
         """Embeddings of final model inputs (prompts applied), through the cache when enabled."""
@@ -54,8 +67,17 @@ def lazy_embedder(cfg: RunConfig, *, cache: bool | None = None, loader=None) -> 
     """A TextEmbedder whose model loads on its first forward pass (see evaluation.models.lazy); with the run's
     embedding cache unless ``cache=False``."""
     use_cache = cfg.cache.enabled if cache is None else cache
-    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader)
+    cfg = resolved_config(cfg)
+    # the cache dir also remembers the weights' sha256 (evaluation/fingerprint.py): a rerun does not hash GBs again
+    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader,
+                          memo_dir=cfg.hash_memo_dir)
     return TextEmbedder(cfg, encoder, EmbeddingCache(cfg.cache.dir, "texts") if use_cache else None)
+
+
+def resolved_config(cfg: RunConfig) -> RunConfig:
+    """The run config with a sentence-transformers checkpoint's own settings (models/st.py); idempotent."""
+    model = resolve(cfg.model)
+    return cfg if model is cfg.model else replace(cfg, model=model)
 
 
 def shard_embedder(cfg: RunConfig) -> TextEmbedder:

@@ -1,7 +1,10 @@
 """Result files in mteb's layout: results/<org>__<model>/<revision>/<Task>.json (+ model_meta.json, details/).
 
 Files are written atomically, so a crash never leaves a half-written result, and an existing complete
-result is never overwritten by a failed run (we only write after scoring succeeded).
+result is never overwritten by a failed run (we only write after scoring succeeded). A result is never deleted
+either: a result that a new one replaces (its identity, evaluation/identity.py, differed from the run's, or
+output.overwrite=true) moves to ``<revision>/superseded/<timestamp>/<Task>.json``. (The run and per-item files under
+``details/`` are rewritten by the new run.)
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation import __version__
 from evaluation.atomic import atomic_write_text, writing
 from evaluation.config import ModelConfig
 from evaluation.errors import Me5EvalError
+from evaluation.identity import identity_differences
+from evaluation.version import __version__
 
 log = logging.getLogger(__name__)
 
 NO_REVISION = "no_revision_available"  # mteb's own folder name for models without a revision
+SUPERSEDED = "superseded"  # <revision>/superseded/<timestamp>/: results replaced by newer ones (report skips it)
+_REPORTED: set[tuple[Path, str]] = set()  # stale results already named in the log by this process
 
 
 def model_dir_name(model_name: str) -> str:
@@ -81,22 +87,29 @@ def check_scores_defined(task_name: str, scores: dict[str, list[dict[str, Any]]]
 
 def write_task_result(path: Path, task_result, provenance: dict[str, Any]) -> Path:
     """Write an mteb TaskResult plus our provenance under the extra key `me5_eval` (mteb ignores it); a metric that
-    is not a number (NaN/None) raises UndefinedScoreError and nothing is written."""
+    is not a number (NaN/None) raises UndefinedScoreError and nothing is written. A result already at ``path``
+    (output.overwrite=true, or one of fewer subsets) is kept under superseded/."""
     obj = task_result.model_dump(mode="json")
     check_scores_defined(task_result.task_name, task_result.scores)  # model_dump turns NaN into None: check both
     check_scores_defined(task_result.task_name, obj["scores"])
     obj["date"] = task_result.date.timestamp() if task_result.date else None
     obj["scores"] = _round(obj["scores"])
     obj["me5_eval"] = provenance
+    if path.is_file():
+        supersede(path)
     atomic_write_text(path, json.dumps(obj, indent=2, default=str))
     return path
 
 
-def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool:
-    """True when `path` holds a result for every requested subset of `split` (resume skips the task).
+def result_is_complete(path: Path, split: str, subsets: tuple[str, ...], identity: dict[str, Any] | None = None
+                       ) -> bool:
+    """True when `path` holds a result for every requested subset of `split` (resume skips the task) and, when
+    ``identity`` is given, was produced by exactly those inputs (evaluation/identity.py).
 
     A file that is not a result (corrupt JSON, ``[]``, a dict without scores, ...) counts as missing and is moved
-    aside to ``<Task>.invalid-<timestamp>.json`` (logged), so the rerun recomputes it and nothing is lost.
+    aside to ``<Task>.invalid-<timestamp>.json`` (logged), so the rerun recomputes it and nothing is lost. A result
+    of other inputs (or of unrecorded ones) is not complete: a log line names what differs, and the file stays in
+    place until ``write_task_result`` replaces it (a failed recompute loses nothing).
     """
     if not path.is_file():
         return False
@@ -113,7 +126,27 @@ def result_is_complete(path: Path, split: str, subsets: tuple[str, ...]) -> bool
             os.replace(path, aside)
         log.warning("result file %s is %s; moved it to %s and recomputing it", path, problem, aside)
         return False
+    if identity is not None:
+        stored = obj.get("me5_eval", {}).get("identity") if isinstance(obj.get("me5_eval"), dict) else None
+        if diffs := identity_differences(stored, identity):
+            shown = ", ".join(diffs[:6]) + (f" (+{len(diffs) - 6} more)" if len(diffs) > 6 else "")
+            if (path, shown) not in _REPORTED:  # the sweep driver and the runner both ask: say it once
+                _REPORTED.add((path, shown))
+                log.warning("%s: the stored result was computed from other inputs (%s): recomputing it; it stays in "
+                            "place until the new one replaces it, then moves to %s/", path, shown,
+                            path.parent / SUPERSEDED)
+            return False
     return set(subsets) <= {e["hf_subset"] for e in obj["scores"].get(split, [])}
+
+
+def supersede(path: Path) -> Path:
+    """Move the result at ``path`` to <revision>/superseded/<timestamp>/<Task>.json (never deleted); returns it."""
+    dest = path.parent / SUPERSEDED / f"{datetime.now():%Y%m%dT%H%M%S%f}" / path.name
+    with writing(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+    log.info("the previous result at %s is kept in %s", path, dest)
+    return dest
 
 
 def _not_a_result(obj: Any, split: str) -> str | None:
@@ -155,7 +188,9 @@ def write_model_meta(rev_dir: Path, model: ModelConfig, embed_dim: int | None) -
 
 
 def provenance(model: ModelConfig, *, protocol: str, dtype: str, device: str, fingerprint: str,
-               data_source: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+               data_source: dict[str, str], identity: dict[str, Any] | None = None,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``me5_eval`` block of a result JSON: what produced it (``identity``: what resume compares) and where."""
     return {
         "me5_eval_version": __version__,
         "model": model.name,
@@ -169,6 +204,7 @@ def provenance(model: ModelConfig, *, protocol: str, dtype: str, device: str, fi
         "device": device,
         "data_source": data_source,
         "python": platform.python_version(),
+        "identity": identity,
         **(extra or {}),
     }
 

@@ -15,6 +15,7 @@ import numpy as np
 from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError, resource_errors
+from evaluation.identity import corpus_digest
 from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
 from evaluation.scoring import (
     metric_depth,
@@ -44,7 +45,8 @@ def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, 
     probe = embedder_prompt(embedder, spec)
     return ShardKey(model_fingerprint=embedder.fingerprint, protocol=cfg.protocol, prompt=probe,
                     max_length=cfg.model.max_length, normalize=True, task=spec.name, subset=subset,
-                    split=spec.split, n_docs=n_docs, n_shards=n_shards, dtype=shard_dtype(cfg.shard_dtype, spec.name))
+                    split=spec.split, n_docs=n_docs, n_shards=n_shards, corpus=corpus_digest(cfg, spec, subset),
+                    dtype=shard_dtype(cfg.shard_dtype, spec.name))
 
 
 def search_depth(spec: TaskSpec, top_k: int) -> int:
@@ -70,10 +72,8 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
     texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
     # out of GPU memory / host memory / disk -> Me5EvalError naming batch_size= / shards= / cache.dir=
     with resource_errors(embedder.cfg, f"encoding {spec.name}/{subset} shard {index + 1}/{key.n_shards}"):
-        emb = embedder.encoder.encode_formatted(  # fixed_padding: the same vectors for 1, 2 or 64 shards
-            [key.prompt + t if key.prompt else t for t in texts], normalize=True, batch_size=embedder.cfg.batch_size,
-            fixed_padding=True,
-        )
+        emb = embedder.embed_corpus([key.prompt + t if key.prompt else t for t in texts], task_name=spec.name,
+                                    task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
         write_shard(root, key, index, ids, emb)
     return load_shard(root, key, index, ids)
 
@@ -95,7 +95,7 @@ def retrieve(embedder: TextEmbedder, spec: TaskSpec, subset: str, data: Retrieva
                        data.corpus.ids[rng.start:rng.end]))
     qids = list(data.queries)
     q_emb = embedder.embed([data.queries[q] for q in qids], role="query", task_name=spec.name,
-                           task_type=spec.task_type)
+                           task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
     scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=search_depth(spec, top_k), chunk_bytes=chunk_bytes)
     return run_from_topk(qids, scores, docids)
 

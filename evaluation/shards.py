@@ -95,9 +95,16 @@ class ShardKey:
     n_docs: int  # corpus size: part of the plan, and a changed corpus must not reuse old shards
     n_shards: int
     dtype: str = "float16"  # shard_dtype(): float16 halves MIRACL's disk (106M x 1024 x 2 B = 217 GB), float32 exact
+    # the corpus content (sha256 of its file, or the hub dataset revision; evaluation/identity.py corpus_digest):
+    # texts edited under the same ids must not reuse old shards. None: unknown (left out, older keys stay valid)
+    corpus: str | None = None
+
+    def as_dict(self) -> dict:
+        """The key's fields, without the unset optional ones (so adding one leaves older keys' digests alone)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def digest(self) -> str:
-        blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        blob = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     def directory(self, root: str | Path) -> Path:
@@ -137,7 +144,7 @@ def looks_stored(root: str | Path, key: ShardKey, shard_index: int) -> bool:
     except (OSError, ValueError):
         return False  # no manifest or npy, or an unreadable manifest: not stored
     rng = key.range(shard_index)
-    return (isinstance(m, dict) and m.get("format_version") == FORMAT_VERSION and m.get("key") == asdict(key)
+    return (isinstance(m, dict) and m.get("format_version") == FORMAT_VERSION and m.get("key") == key.as_dict()
             and (m.get("shard_index"), m.get("start"), m.get("end")) == (shard_index, rng.start, rng.end)
             and m.get("npy_bytes") == size)
 
@@ -187,7 +194,7 @@ def write_shard(
             np.save(hw, arr, allow_pickle=False)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "key": asdict(key),
+            "key": key.as_dict(),
             "shard_index": shard_index,
             "start": rng.start,
             "end": rng.end,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.config import RunConfig
-from evaluation.encode import MtebEncoder, TextEmbedder
+from evaluation.encode import TextEmbedder
 from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
 from evaluation.retrieval import retrieve, score_retrieval, search_depth
@@ -55,7 +55,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
 def evaluate_with_mteb(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
     """Non-retrieval task types go through mteb's evaluator, fed our local data when we have it."""
     task = task_with_data(ctx.cfg, spec)
-    encoder = MtebEncoder(ctx.embedder, ctx.embedder.encoder.mteb_model_meta)
+    encoder = ctx.embedder.mteb_encoder()  # ours over the TextEmbedder, or an in-memory model as it is
     out = ctx.details(spec)
     scores = task.evaluate(encoder, spec.split, subsets_to_run=list(spec.subsets),
                            encode_kwargs={"batch_size": ctx.cfg.batch_size}, prediction_folder=out)

@@ -110,3 +110,34 @@ def test_complete_means_every_subset_and_a_file_mteb_reads(tmp_path, caplog):
     assert not result_is_complete(path, "test", ("deu-eng",))  # mteb cannot read it back: kept aside
     [aside] = tmp_path.glob("Tatoeba.invalid-*.json")
     assert not path.exists() and "mteb cannot read it" in caplog.text and str(aside) in caplog.text
+
+
+IDENTITY = {"model_fingerprint": "sha256:aa|pool=mean", "top_k": 100, "data": {"sw": {"files": {"qrels": "1"}}}}
+
+
+def test_a_result_of_other_inputs_is_not_complete_and_stays_until_replaced(tmp_path, caplog):
+    path = tmp_path / "rev" / "MIRACLRetrieval.json"
+    write_result_json(path, ["sw"], "dev", identity=IDENTITY)
+    assert result_is_complete(path, "dev", ("sw",), IDENTITY)
+    other = {**IDENTITY, "data": {"sw": {"files": {"qrels": "2"}}}}
+    before = path.read_bytes()
+    with caplog.at_level("WARNING"):
+        assert not result_is_complete(path, "dev", ("sw",), other)
+    assert "computed from other inputs (data.sw.qrels)" in caplog.text
+    assert path.read_bytes() == before  # a failed recompute must find it in place
+    write_result_json(path, ["sw"], "dev")  # written before identities were: its inputs are unknown
+    assert not result_is_complete(path, "dev", ("sw",), IDENTITY)
+    assert result_is_complete(path, "dev", ("sw",))  # without an identity to compare: completeness only
+
+
+def test_a_replaced_result_is_kept_under_superseded(tmp_path):
+    path = tmp_path / "rev" / "SciFact.json"
+    from mteb import TaskResult  # mteb's own result class (heavy import)
+
+    old = write_result_json(path, ["default"]).read_bytes()
+    result = TaskResult.from_task_results(fresh_task("SciFact"), {"test": {"default": {
+        "ndcg_at_10": 0.7, "main_score": 0.7}}}, evaluation_time=1.0)
+    write_task_result(path, result, {"identity": IDENTITY})
+    [kept] = (tmp_path / "rev" / "superseded").glob("*/SciFact.json")
+    assert kept.read_bytes() == old
+    assert json.loads(path.read_text())["me5_eval"]["identity"] == IDENTITY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing as mp
@@ -169,3 +170,13 @@ def test_concurrent_writers_leave_one_valid_shard(tmp_path):
     assert got is not None and np.unique(np.asarray(got)).size == 1 and got[0, 0] in (1.0, 2.0)
     leftovers = [p.name for p in KEY.directory(tmp_path).iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_the_corpus_digest_is_part_of_the_key_and_older_keys_keep_theirs():
+    fields = {"model_fingerprint": "fp-abc", "protocol": "paper", "prompt": "passage: ", "max_length": 512,
+              "normalize": True, "task": "MIRACLRetrieval", "subset": "sw", "split": "dev", "n_docs": N_DOCS,
+              "n_shards": N_SHARDS, "dtype": "float16"}
+    before = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]  # keys without a corpus
+    assert KEY.digest() == before
+    edited = [replace(KEY, corpus=f"sha256:{c * 64}").digest() for c in "ab"]
+    assert before not in edited and edited[0] != edited[1]

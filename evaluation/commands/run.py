@@ -28,6 +28,7 @@ from evaluation.compose import (
 )
 from evaluation.config import RunConfig, register_configs
 from evaluation.errors import Me5EvalError
+from evaluation.identity import filed_config
 from evaluation.published import Landing, landings, reference_dir, report_settings
 from evaluation.results import revision_dir
 from evaluation.runner import run
@@ -43,6 +44,7 @@ OPTIONS = {  # the main keys `--help` lists, with this composition's value
     "data.root": "local data folder (null: every task loads from the Hugging Face hub)",
     "data.paths": "one task's local copy: data.paths.<Task>=DIR",
     "model.path": "local weights (null: the hub id model.name at model.revision)",
+    "model.pipeline": "auto: a folder with modules.json as sentence-transformers encodes it | transformers",
     "protocol": "paper (the authors' prompts) | mteb (mteb's own prompts)",
     "output.dir": "where the result JSONs go",
     "output.overwrite": "recompute results that already exist",
@@ -88,7 +90,8 @@ def _job(cfg: DictConfig) -> None:
     """One Hydra job: evaluate, then print the summary."""
     try:
         run_cfg: RunConfig = OmegaConf.to_object(cfg)
-        print(summary(run_cfg, run(run_cfg)))
+        results = run(run_cfg)  # probes output.dir / cache.dir before it hashes or loads anything
+        print(summary(filed_config(run_cfg), results))  # the revision folder the results went to
     except Me5EvalError as err:
         raise _UserError(err) from err
 

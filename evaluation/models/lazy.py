@@ -8,12 +8,13 @@ folder, so such a run loads no weights (the benchmark's warm bar counts the load
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evaluation.config import ModelConfig
-from evaluation.models import loading
+from evaluation.models import loading, st
 from evaluation.models.encoder import E5Encoder, check_dim, model_meta
 
 
@@ -21,17 +22,20 @@ class LazyEncoder:
     """Stands in for an E5Encoder; ``load()`` builds the real one (with ``loader``, default ``load_encoder``)."""
 
     def __init__(self, model_cfg: ModelConfig, *, device: str = "auto", protocol: str = "paper",
-                 loader: Callable[..., E5Encoder] | None = None):
+                 loader: Callable[..., E5Encoder] | None = None, memo_dir: str | Path | None = None):
+        model_cfg = st.resolve(model_cfg)  # a sentence-transformers folder: its own pooling, length, prompts
         loading.check_settings(model_cfg, protocol)
         self.cfg, self.protocol, self._device_name = model_cfg, protocol, device
         self.device = loading.resolve_device(device)
         self.dtype = loading.resolve_dtype(model_cfg.dtype, self.device)
-        self._predicted = loading.predicted_fingerprint(model_cfg, device)
+        self._predicted = loading.predicted_fingerprint(model_cfg, device, memo_dir)
         self._loader = loader
         self._encoder: E5Encoder | None = None
         self._meta = None
         self.forward_calls = 0  # encode calls that reached the model
-        known = loading.model_dim(model_cfg)  # a local folder's config.json: a wrong model.dim fails right here
+        # a local folder's config.json (a wrong model.dim fails right here); a sentence-transformers folder's
+        # modules (Dense may change the dim) were read by st.resolve
+        known = model_cfg.dim if model_cfg.pipeline == st.ST_PIPELINE else loading.model_dim(model_cfg)
         # a hub model: the config's model.dim (E5Encoder checks it against the weights once they load), else unknown
         self._dim: int | None = model_cfg.dim if known is None else check_dim(known, model_cfg)
 

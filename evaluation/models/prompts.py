@@ -15,6 +15,9 @@ protocol "mteb" (mteb 2.26 registry: e5_models.py / e5_instruct.py): only what m
   `_mteb_prefix`. mteb passes a prompt type only for Retrieval/Reranking, so "query: "/"passage: " appear there
   alone, and the instruct model gets mteb's own instruction (TaskMetadata.prompt, else the abstask default).
 prompt_style "none" (all-MiniLM): no prefix under either protocol.
+prompt_style "named" (a sentence-transformers checkpoint's own prompts, models/st.py): under either protocol, the
+  prompt mteb's SentenceTransformerEncoderWrapper picks from model.prompts (`_named_prefix`), else the checkpoint's
+  default prompt, as sentence-transformers applies it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
 Role = Literal["query", "document"]
 PROTOCOLS = ("paper", "mteb")
-PROMPT_STYLES = ("query_passage", "instruction", "none")
+PROMPT_STYLES = ("query_passage", "instruction", "none", "named")
 
 # Retrieval tasks whose documents the authors encode as queries (symmetric question-question retrieval).
 DOC_AS_QUERY_TASKS = frozenset({"QuoraRetrieval"})
@@ -54,7 +57,9 @@ def format_inputs(
     _check_choice("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES)
     if model_cfg.prompt_style == "none":
         return list(texts)
-    if protocol == "paper":
+    if model_cfg.prompt_style == "named":
+        prefix = _named_prefix(role, task_name, task_type, model_cfg)
+    elif protocol == "paper":
         prefix = _paper_prefix(role, task_name, task_type, model_cfg)
     else:
         prefix = _mteb_prefix(role, task_name, task_type, model_cfg)
@@ -129,6 +134,20 @@ def _mteb_prefix(role: Role | None, task_name: str, task_type: str, model_cfg: M
         return instruction or None  # mteb formats the template only for a non-empty instruction
     prompts = {PromptType.query.value: model_cfg.query_prefix, PromptType.document.value: model_cfg.passage_prefix}
     return get_prompt(prompts, metadata, prompt_type)
+
+
+def _named_prefix(role: Role | None, task_name: str, task_type: str, model_cfg: ModelConfig) -> str | None:
+    """mteb's choice among a SentenceTransformer's prompts (sentence_transformer_wrapper.py `_resolve_prompt`: task
+    name + type, task name, task type + type, task type, prompt type), else its default prompt (sentence-transformers
+    applies default_prompt_name when no prompt is given)."""
+    default = model_cfg.prompts.get(model_cfg.default_prompt_name or "") or None
+    if not model_cfg.prompts:
+        return default
+    from mteb.models.abs_encoder import get_prompt
+    from mteb.types import PromptType
+
+    prompt_type = PromptType(role) if role and task_type in MTEB_PROMPT_TYPED_TASK_TYPES else None
+    return get_prompt(model_cfg.prompts, _mteb_task_metadata(task_name), prompt_type) or default
 
 
 def _mteb_task_metadata(task_name: str):

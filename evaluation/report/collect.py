@@ -2,7 +2,9 @@
 
 A path given by the user may be a results root, one model folder (`<org__model>`) or one revision folder; see
 `folder_kind`. Revision folders whose results declare `me5_eval.reference_model` (local, quantised or fine-tuned
-weights: a *variant* of a published checkpoint) become their own run, never merged with the official one.
+weights: a *variant* of a published checkpoint), and `local-<fingerprint>` folders (where `me5-eval run` files local
+weights that are not the checkpoint its config pins, evaluation/identity.py), become their own run, never merged
+with the official one. A revision folder's `details/` and `superseded/` (replaced results) are not results.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from evaluation.report.result_file import Problem, TaskFile, read_task_file
 
 CHOICE_RULE = "prefer non-external, then newest mteb_version, then most score entries, then revision name"
 DEFAULT_VARIANT = "local weights"  # how a variant is described when its results do not say (`me5_eval.variant`)
+LOCAL_REVISION = "local-"  # evaluation/identity.py LOCAL_PREFIX: results of local weights, never the checkpoint's
+_NOT_RUNS = {"details", "superseded"}  # inside a revision folder: per-item files, replaced results (results.py)
 
 
 @dataclass
@@ -59,11 +63,15 @@ def _task_jsons(folder: Path) -> list[Path]:
     return sorted(f for f in folder.glob("*.json") if f.name != "model_meta.json" and f.is_file())
 
 
+def _subdirs(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if p.is_dir() and p.name not in _NOT_RUNS)
+
+
 def folder_kind(path: Path) -> str:
     """'root' (holds <org__model>/<revision>/<Task>.json), 'model' (holds <revision>/<Task>.json), 'revision'
     (holds <Task>.json), or 'empty' when none of these layouts holds a result file."""
-    subdirs = sorted(p for p in path.iterdir() if p.is_dir())
-    if any(_task_jsons(r) for d in subdirs for r in d.iterdir() if r.is_dir()):
+    subdirs = _subdirs(path)
+    if any(_task_jsons(r) for d in subdirs for r in _subdirs(d)):
         return "root"
     if any(_task_jsons(d) for d in subdirs):
         return "model"
@@ -119,8 +127,9 @@ def _variant_of(rev: _Revision, folder: Path, coll: Collection) -> tuple[str, st
     published checkpoint itself. A revision where only some files say so is still a variant (never official)."""
     refs = {tf.provenance.get("reference_model") for tf in rev.files}
     declared = sorted(r for r in refs if isinstance(r, str) and r)
-    if not declared:
-        return None
+    if not declared:  # local weights filed apart from the checkpoint: a variant of the model the run named
+        local = rev.name.startswith(LOCAL_REVISION)
+        return (rev.meta.get("name") or folder.name.replace("__", "/"), DEFAULT_VARIANT) if local else None
     where = str(folder / rev.name)
     if len(declared) > 1 or None in refs:
         coll.problems.append(Problem("warning", where, f"result files disagree on me5_eval.reference_model "
@@ -153,7 +162,7 @@ def _merge(folder: Path, revs: list[_Revision], source: str) -> ModelRun:
 def read_model_folder(folder: Path, source: str, coll: Collection, only: str | None = None) -> list[ModelRun]:
     """The runs in one <org__model> folder (`only`: one revision folder of it): the official checkpoint's
     revisions merged into one run, and one run per variant revision."""
-    rev_dirs = [folder / only] if only else sorted(p for p in folder.iterdir() if p.is_dir())
+    rev_dirs = [folder / only] if only else _subdirs(folder)
     revs = [r for d in rev_dirs if (r := _read_revision(d, coll))]
     official, variants = [], []
     for r in revs:
@@ -187,7 +196,7 @@ def read_path(path: Path, source: str, coll: Collection) -> list[ModelRun]:
     """Every run under a results root, a model folder or a revision folder (see folder_kind)."""
     kind = folder_kind(path)
     if kind == "root":
-        return [r for f in sorted(p for p in path.iterdir() if p.is_dir()) for r in read_model_folder(f, source, coll)]
+        return [r for f in _subdirs(path) for r in read_model_folder(f, source, coll)]
     if kind == "model":
         return read_model_folder(path, source, coll)
     if kind == "revision":

@@ -40,6 +40,7 @@ from evaluation.data.jsonl_corpus import corpus_count
 from evaluation.data.types import require_documents
 from evaluation.encode import shard_embedder
 from evaluation.errors import ConfigError, Me5EvalError
+from evaluation.identity import result_identity
 from evaluation.models.loading import predicted_fingerprint
 from evaluation.results import result_is_complete, task_result_path
 from evaluation.retrieval import shard_key
@@ -81,11 +82,18 @@ class SweepOutcome:
 
 
 def pending_specs(cfg: RunConfig, specs: list[TaskSpec]) -> list[TaskSpec]:
-    """The specs whose result is not complete yet (all with output.overwrite=true): the runner skips the others."""
+    """The specs whose result is not complete yet, or not of this run's inputs (all with output.overwrite=true): the
+    runner skips the others. An unpinned hub model's identity is known only after loading it: its results are
+    checked for completeness here, and for identity by the runner."""
     if cfg.output.overwrite:
         return list(specs)
-    return [s for s in specs if not result_is_complete(task_result_path(cfg.output.dir, cfg.model, s.name), s.split,
-                                                       s.subsets)]
+    encoder = shard_embedder(cfg).encoder
+
+    def done(s: TaskSpec) -> bool:
+        identity = result_identity(cfg, s, encoder.predicted, str(encoder.dtype)) if encoder.predicted else None
+        return result_is_complete(task_result_path(cfg.output.dir, cfg.model, s.name), s.split, s.subsets, identity)
+
+    return [s for s in specs if not done(s)]
 
 
 def preflight(cfg: RunConfig, work: list[TaskSpec]) -> None:
@@ -258,7 +266,7 @@ def check_sweep(cfg: RunConfig, outcome: SweepOutcome) -> None:
             + (f"\n  last error: {tail}" if tail else "")
             + "\nFinished shards are kept: rerun the same command to compute only the unfinished ones."
         )
-    ours = predicted_fingerprint(cfg.model, cfg.device)
+    ours = predicted_fingerprint(cfg.model, cfg.device, cfg.hash_memo_dir)
     seen = {r.get("fingerprint") for r in outcome.receipts.values() if r.get("fingerprint")}
     if ours and seen and seen != {ours}:
         raise ConfigError(

@@ -16,6 +16,7 @@ def minilm_cfg(minilm_dir):
         dim=384,
         prompt_style="none",
         max_length=256,
+        pipeline="transformers",  # our own encoder (models/st.py's path is tests/models/test_st.py)
     )
 
 
@@ -24,7 +25,8 @@ def minilm_encoder(minilm_dir):
     from evaluation.config import ModelConfig
     from evaluation.models.loading import load_encoder
 
-    cfg = ModelConfig(name="all-MiniLM-L6-v2", path=str(minilm_dir), dim=384, prompt_style="none", max_length=256)
+    cfg = ModelConfig(name="all-MiniLM-L6-v2", path=str(minilm_dir), dim=384, prompt_style="none", max_length=256,
+                      pipeline="transformers")
     return load_encoder(cfg, device="cpu")
 
 

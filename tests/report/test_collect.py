@@ -68,3 +68,24 @@ def test_our_results_must_hold_something(tmp_path):
     (rev / "STS12.json").write_text("[]")
     with pytest.raises(DataError, match=r"no readable result .*1 unreadable file"):
         collect_results([tmp_path / "r"])
+
+
+def test_local_weights_filed_under_a_fingerprint_revision_are_a_variant_even_undeclared(tmp_path):
+    _model(tmp_path, E5, "official-rev")
+    _model(tmp_path, E5, "local-0123456789ab")  # what `me5-eval run` writes for unpinned local weights
+    runs = {r.name: r for r in collect([tmp_path], "ours").runs}
+    assert set(runs) == {E5, f"{E5} [local-0123456789ab]"}
+    local = runs[f"{E5} [local-0123456789ab]"]
+    assert (local.reference_model, local.variant) == (E5, "local weights")
+    assert runs[E5].variant is None and runs[E5].tasks["STS12"].revision == "official-rev"
+
+
+def test_superseded_results_are_not_read(tmp_path):
+    rev = _model(tmp_path / "results", E5, "r1")
+    old = rev / "superseded" / "20261202T090000"  # superseded/<timestamp>/<Task>.json, as results.py keeps them
+    old.mkdir(parents=True)
+    write_task(old, "STS13", {"test": [entry("default", 0.1)]})
+    assert folder_kind(rev) == "revision" and folder_kind(rev.parent) == "model"
+    for path in (tmp_path / "results", rev):
+        (run,) = collect([path], "ours").runs
+        assert run.name == E5 and set(run.tasks) == {"STS12"}

@@ -11,7 +11,9 @@ import pytest
 from result_files import write_result_json
 
 from evaluation.compose import compose_run_config
+from evaluation.encode import shard_embedder
 from evaluation.errors import ConfigError, DataError
+from evaluation.identity import result_identity
 from evaluation.models.loading import predicted_fingerprint
 from evaluation.suites import resolve_suite
 from evaluation.sweep.driver import (
@@ -53,7 +55,10 @@ def test_a_task_with_a_complete_result_is_not_pending(tmp_path, mini_scifact):
     [spec] = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     assert pending_specs(cfg, [spec]) == [spec]
     result = tmp_path / "out" / "sentence-transformers__all-MiniLM-L6-v2" / cfg.model.revision / "SciFact.json"
-    write_result_json(result, ["default"])
+    write_result_json(result, ["default"])  # no identity recorded: its inputs are unknown, so it is redone
+    assert pending_specs(cfg, [spec]) == [spec]
+    encoder = shard_embedder(cfg).encoder
+    write_result_json(result, ["default"], identity=result_identity(cfg, spec, encoder.predicted, str(encoder.dtype)))
     assert pending_specs(cfg, [spec]) == []
     assert pending_specs(_scifact(mini_scifact, tmp_path, "output.overwrite=true"), [spec]) == [spec]
 
