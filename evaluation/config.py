@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from evaluation.errors import ConfigError
+from evaluation.validation import check_values
 
 
 @dataclass
@@ -108,9 +109,13 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     top_k: int = 100  # retrieval depth kept in run files
     search_chunk_mb: int = 512  # memory budget of the corpus block scored at once
+    # Stored corpus vectors: auto = float32 (what mteb and the authors score) for every task but MIRACL / Mr.TyDi,
+    # whose huge corpora are stored float16 (half the disk; effect measured in docs/scale.md) | float32 | float16
+    shard_dtype: str = "auto"
 
     def __post_init__(self) -> None:
         self.tasks, self.langs = _name_list("tasks", self.tasks), _name_list("langs", self.langs)
+        check_values(self)  # every range checked when the config is composed, before any work
 
     @property
     def hash_memo_dir(self) -> str | None:

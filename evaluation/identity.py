@@ -27,6 +27,7 @@ from evaluation.data.registry import local_files
 from evaluation.fingerprint import file_sha256
 from evaluation.models.loading import dir_fingerprint, local_model_dir, weights_sha256
 from evaluation.models.prompts import MTEB_PROMPT_TYPED_TASK_TYPES, format_inputs, should_normalize
+from evaluation.shards import shard_dtype
 from evaluation.suites import TaskSpec, subtask_specs
 from evaluation.task_data import data_source, local_root
 
@@ -74,6 +75,7 @@ def result_identity(cfg: RunConfig, spec: TaskSpec, model_fingerprint: str, dtyp
         "prompts": _prompts(cfg, parts[0]),
         "normalize": should_normalize(spec.task_type, m, cfg.protocol),
         "top_k": cfg.top_k if spec.is_retrieval else None,
+        "shard_dtype": shard_dtype(cfg.shard_dtype, spec.name) if spec.is_retrieval else None,  # stored corpus vectors
         "mteb_version": version("mteb"),
         "data": data,
     }

@@ -17,16 +17,20 @@ from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError, resource_errors
 from evaluation.identity import corpus_digest
 from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
-from evaluation.scoring import mteb_retrieval_scores, score_run, trec_retrieval_scores
+from evaluation.scoring import (
+    metric_depth,
+    mteb_retrieval_scores,
+    score_run,
+    supported_scores,
+    trec_retrieval_scores,
+)
 from evaluation.search import exact_topk, run_from_topk
-from evaluation.shards import ShardKey, load_shard, write_shard
-from evaluation.suites import TREC_SUITES, TaskSpec
+from evaluation.shards import ShardKey, load_shard, shard_dtype, write_shard
+from evaluation.suites import TREC_SUITES, TaskSpec, ignores_identical_ids
 
 log = logging.getLogger(__name__)
 
 MTEB_SEARCH_DEPTH = 1000  # mteb's k_values go to 1000; searching less would change recall_at_1000 / map
-# mteb drops a document identical to the query id for these tasks (RetrievalEvaluator ignore_identical_ids)
-IGNORE_IDENTICAL_IDS = {"ArguAna", "QuoraRetrieval"}
 
 
 def corpus_inputs(corpus: Corpus, task_name: str, start: int = 0, end: int | None = None) -> list[str]:
@@ -41,7 +45,13 @@ def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, 
     probe = embedder_prompt(embedder, spec)
     return ShardKey(model_fingerprint=embedder.fingerprint, protocol=cfg.protocol, prompt=probe,
                     max_length=cfg.model.max_length, normalize=True, task=spec.name, subset=subset,
-                    split=spec.split, n_docs=n_docs, n_shards=n_shards, corpus=corpus_digest(cfg, spec, subset))
+                    split=spec.split, n_docs=n_docs, n_shards=n_shards, corpus=corpus_digest(cfg, spec, subset),
+                    dtype=shard_dtype(cfg.shard_dtype, spec.name))
+
+
+def search_depth(spec: TaskSpec, top_k: int) -> int:
+    """Documents searched per query: top_k for MIRACL / Mr.TyDi (trec_eval -M), else at least mteb's 1000."""
+    return top_k if spec.name in TREC_SUITES else max(top_k, MTEB_SEARCH_DEPTH)
 
 
 def embedder_prompt(embedder: TextEmbedder, spec: TaskSpec) -> str:
@@ -52,7 +62,7 @@ def embedder_prompt(embedder: TextEmbedder, spec: TaskSpec) -> str:
 
 def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Corpus, key: ShardKey,
                  index: int, root: Path) -> np.ndarray:
-    """The shard's embeddings: from its verified file, or encoded now and stored (fp16, manifest)."""
+    """The shard's embeddings: from its verified file, or encoded now and stored (key.dtype, manifest)."""
     rng = key.range(index)
     ids = corpus.ids[rng.start:rng.end]
     stored = load_shard(root, key, index, ids)
@@ -86,15 +96,24 @@ def retrieve(embedder: TextEmbedder, spec: TaskSpec, subset: str, data: Retrieva
     qids = list(data.queries)
     q_emb = embedder.embed([data.queries[q] for q in qids], role="query", task_name=spec.name,
                            task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
-    depth = top_k if spec.name in TREC_SUITES else max(top_k, MTEB_SEARCH_DEPTH)
-    scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=depth, chunk_bytes=chunk_bytes)
+    scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=search_depth(spec, top_k), chunk_bytes=chunk_bytes)
     return run_from_topk(qids, scores, docids)
 
 
-def score_retrieval(spec: TaskSpec, run: dict, qrels: dict) -> tuple[dict, dict[str, dict[str, float]]]:
+def score_retrieval(spec: TaskSpec, run: dict, qrels: dict, depth: int) -> tuple[dict, dict[str, dict[str, float]]]:
+    """The result's scores and per-query rows of a run ``depth`` documents deep: metrics deeper than the run
+    (MIRACL's recall_at_1000 of a 100-deep run) are not stored (one log line says which)."""
     if spec.name in TREC_SUITES:
         suite = TREC_SUITES[spec.name]
         _, per_query = score_run(run, qrels, suite, per_query=True)
-        return trec_retrieval_scores(run, qrels, suite), per_query
-    _, per_query = score_run(run, qrels, "beir", per_query=True)
-    return mteb_retrieval_scores(run, qrels, ignore_identical_ids=spec.name in IGNORE_IDENTICAL_IDS), per_query
+        scores = trec_retrieval_scores(run, qrels, suite)
+    else:
+        _, per_query = score_run(run, qrels, "beir", per_query=True)
+        scores = mteb_retrieval_scores(run, qrels, ignore_identical_ids=ignores_identical_ids(spec.name))
+    kept = supported_scores(scores, depth)
+    if len(kept) < len(scores):
+        deepest = max(metric_depth(k) for k in scores)
+        log.info("%s: the run is %d documents deep (top_k=%d), so metrics at K > %d (up to K=%d, %d keys) are not "
+                 "stored; top_k=%d stores them", spec.name, depth, depth, depth, deepest, len(scores) - len(kept),
+                 deepest)
+    return kept, {q: supported_scores(row, depth) for q, row in per_query.items()}

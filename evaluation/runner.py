@@ -23,10 +23,12 @@ from evaluation.results import (
     write_model_meta,
     write_task_result,
 )
-from evaluation.suites import TaskSpec, fresh_task, resolve_suite, subtask_specs
+from evaluation.scoring import metric_depth
+from evaluation.suites import TREC_SUITES, TaskSpec, fresh_task, resolve_suite, subtask_specs
 from evaluation.sweep.driver import encode_shards_with_launcher
 from evaluation.task_data import data_source
 from evaluation.task_eval import TaskContext, evaluate_spec
+from evaluation.validation import check_depth, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,13 @@ def _provenance(cfg: RunConfig, ctx: TaskContext, spec: TaskSpec, identity: dict
 
 def run(cfg: RunConfig, embedder=None) -> list:
     """Evaluate cfg.model on the suite; ``embedder``: an in-memory model instead (evaluation/external.py)."""
+    specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
+    # before anything is read, hashed or loaded: the folders written (cache.dir also holds the weights' sha256 memo
+    # and the corpus shards), and the depth MIRACL / Mr.TyDi are scored at
+    check_writable(cfg, needs_cache=cfg.cache.enabled or any(s.is_retrieval for s in specs))
+    check_depth(cfg.top_k, [(s.name, s.main_score, metric_depth(s.main_score)) for s in specs if s.name in TREC_SUITES])
     cfg = resolved_config(cfg) if embedder is None else cfg  # a sentence-transformers folder's own settings
     cfg = filed_config(cfg)
-    specs = resolve_suite(cfg.suite, cfg.tasks, cfg.langs)
     if cfg.launcher_encodes_shards:
         encode_shards_with_launcher(cfg, specs)
     ctx = task_context(cfg) if embedder is None else TaskContext(cfg, embedder)

@@ -19,6 +19,7 @@ query, so the two differ only for runs that skip queries (e.g. a BM25 run with e
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,8 +31,8 @@ from evaluation.metrics.trec import Qrels, Run, TrecMeasure, evaluate, judged_qu
 
 log = logging.getLogger(__name__)
 
-# Every suite runs under trec_eval -M 100. MIRACL: nDCG@10, R@100. Mr.TyDi: MRR@100 (its paper
-# metric), MRR@10, R@100, plus nDCG@10 because it is mteb's main score for MrTidyRetrieval.
+# Every suite runs under trec_eval -M 100. MIRACL: nDCG@10, R@100. Mr.TyDi: MRR@10 (the model cards' metric,
+# PAPER_SCORE below), MRR@100 (Mr.TyDi's own paper's), R@100, plus nDCG@10 (mteb's main score for MrTidyRetrieval).
 SUITE_METRICS: dict[str, tuple[TrecMeasure, ...]] = {
     "miracl": (ndcg_cut(10, depth=100), recall_cut(100, depth=100)),
     "mrtydi": (
@@ -50,6 +51,19 @@ PAPER_SCORE = {"miracl": "ndcg_at_10", "mrtydi": "mrr_at_10", "beir": "ndcg_at_1
 # Which entry point gives the suite's result-file scores (see module docstring).
 SUITE_SEMANTICS = {"miracl": "trec", "mrtydi": "trec", "beir": "mteb"}
 MTEB_K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
+_AT_K = re.compile(r"_at_(\d+)")
+
+
+def metric_depth(name: str) -> int:
+    """How many ranked documents a metric reads: K of ``..._at_K`` (``nauc_ndcg_at_10_max`` too), else 1."""
+    found = _AT_K.search(name)
+    return int(found.group(1)) if found else 1
+
+
+def supported_scores(scores: dict[str, Any], depth: int) -> dict[str, Any]:
+    """The metrics a run ``depth`` documents deep can give: a value at K > depth (recall_at_1000 of a 100-deep run)
+    would be computed on a truncated list, so it is left out instead of stored wrong."""
+    return {k: v for k, v in scores.items() if metric_depth(k) <= depth}
 
 
 def _check_suite(suite: str) -> tuple[TrecMeasure, ...]:

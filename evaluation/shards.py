@@ -4,9 +4,10 @@ A corpus of ``n_docs`` passages is cut into ``n_shards`` contiguous, balanced ra
 pure function of the two numbers, so every worker of a Slurm array / Ray pool computes the same plan alone.
 
 Each encoded shard is two files in ``<cache>/shards/<key digest>/<task>/<subset>/<split>/<n_shards>/``:
-``shard-00003.npy`` (fp16 by default, ``np.save`` format, memory-mappable) and ``shard-00003.json`` (manifest:
-key, docid range, sha256 of the docids and of the npy, format version, creation time). The key digest in the
-path means a changed model/protocol/prompt/max_length never collides with old files.
+``shard-00003.npy`` (``shard_dtype``: fp32, fp16 for MIRACL / Mr.TyDi; ``np.save`` format, memory-mappable) and
+``shard-00003.json`` (manifest: key, docid range, sha256 of the docids and of the npy, format version, creation
+time). The key digest in the path means a changed model/protocol/prompt/max_length/dtype never collides with old
+files.
 
 Integrity policy (``load_shard`` never returns bad data; it returns None and the caller recomputes):
 - always: manifest parses, same format version, same ShardKey, same docids (sha256), npy size as recorded
@@ -34,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from evaluation.atomic import atomic_write_json, atomic_writer, locked
+from evaluation.suites import TREC_SUITES
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,15 @@ def shard_plan(n_docs: int, n_shards: int) -> list[ShardRange]:
     return plan
 
 
+def shard_dtype(setting: str, task_name: str) -> str:
+    """The dtype corpus vectors are stored in (the run's ``shard_dtype``): ``auto`` keeps float32, what mteb and the
+    authors score, except for MIRACL / Mr.TyDi, whose 100M-passage corpora are stored float16 (half the disk; the
+    effect on scores is measured in docs/scale.md)."""
+    if setting != "auto":
+        return setting
+    return "float16" if task_name in TREC_SUITES else "float32"
+
+
 @dataclass(frozen=True)
 class ShardKey:
     """Everything that must match for a stored shard to be reused."""
@@ -83,7 +94,7 @@ class ShardKey:
     split: str
     n_docs: int  # corpus size: part of the plan, and a changed corpus must not reuse old shards
     n_shards: int
-    dtype: str = "float16"  # float16 halves MIRACL's disk (106M x 1024 x 2 B = 217 GB); float32 for exactness
+    dtype: str = "float16"  # shard_dtype(): float16 halves MIRACL's disk (106M x 1024 x 2 B = 217 GB), float32 exact
     # the corpus content (sha256 of its file, or the hub dataset revision; evaluation/identity.py corpus_digest):
     # texts edited under the same ids must not reuse old shards. None: unknown (left out, older keys stay valid)
     corpus: str | None = None

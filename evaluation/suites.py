@@ -46,6 +46,12 @@ def mteb_task(name: str):
         raise ConfigError(f"unknown task '{name}': mteb {mteb.__version__} has no such task") from err
 
 
+def ignores_identical_ids(name: str) -> bool:
+    """mteb's ``ignore_identical_ids`` of the task (ArguAna, Quora, FEVER, FiQA2018, MSMARCO, ...): its evaluator
+    drops a retrieved document whose id equals the query's, and so do we."""
+    return bool(getattr(mteb_task(name), "ignore_identical_ids", False))
+
+
 def fresh_task(name: str):
     """A new mteb task object, not the cached one: attaching data mutates a task (``dataset``, ``hf_subsets``,
     ``data_loaded``), so every evaluation gets its own and ``mteb_task``'s stays metadata only."""

@@ -13,7 +13,7 @@ from evaluation.config import RunConfig
 from evaluation.encode import TextEmbedder
 from evaluation.per_item import write_per_items
 from evaluation.results import details_dir, write_per_item
-from evaluation.retrieval import retrieve, score_retrieval
+from evaluation.retrieval import retrieve, score_retrieval, search_depth
 from evaluation.suites import TaskSpec
 from evaluation.task_data import retrieval_subset, task_with_data
 from evaluation.trec_io import RunIdError, write_run
@@ -41,7 +41,7 @@ def evaluate_retrieval(ctx: TaskContext, spec: TaskSpec) -> dict[str, dict]:
         data = retrieval_subset(cfg, spec, subset, hub_tasks, lazy_corpus=cfg.launcher_encodes_shards)
         run = retrieve(ctx.embedder, spec, subset, data, n_shards=cfg.shards, shard_root=ctx.shard_root,
                        top_k=cfg.top_k, chunk_bytes=cfg.search_chunk_mb << 20)
-        subset_scores, per_query = score_retrieval(spec, run, data.qrels)
+        subset_scores, per_query = score_retrieval(spec, run, data.qrels, search_depth(spec, cfg.top_k))
         out = ctx.details(spec)
         try:
             write_run(out / f"{subset}.run.trec", run, tag=cfg.model.name.replace(" ", "_"), depth=cfg.top_k)

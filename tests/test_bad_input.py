@@ -173,6 +173,46 @@ CASES = [
           "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS}),
     case("output-dir-is-a-file", "is a file where a folder is needed", [*RUN_SCIFACT[:-2], "output.dir={tmp}/f/out",
          "cache.dir={cache}", "output.overwrite=true"], {**beir_files(), "f": "a file, not a folder\n"}),
+    # -- settings out of range: refused when the config is composed, before any data or model is read
+    *[case(f"run-{key.replace('.', '-')}-{value}".replace("--", "-minus-"), fragment,
+           [*RUN_SCIFACT, "output.overwrite=true", f"{key}={value}"], beir_files()) for key, value, fragment in (
+        ("shards", "0", "shards=0 is out of range: it must be an integer >= 1"),
+        ("shards", "-1", "shards=-1 is out of range: it must be an integer >= 1"),
+        ("top_k", "0", "top_k=0 is out of range: it must be an integer >= 1"),
+        ("top_k", "-5", "top_k=-5 is out of range: it must be an integer >= 1"),
+        ("batch_size", "0", "batch_size=0 is out of range: it must be an integer >= 1"),
+        ("search_chunk_mb", "0", "search_chunk_mb=0 is out of range: it must be an integer >= 1"),
+        ("model.max_length", "0", "model.max_length=0 is out of range: it must be an integer >= 1 and <= 512"),
+        ("model.max_length", "4096", "model.max_length=4096 is out of range: it must be an integer >= 1 and <= 512"),
+        ("model.dim", "0", "model.dim=0 is out of range: it must be an integer >= 1"),
+        ("shard_index", "3", "shard_index=3 is out of range: it must be one of 0..0 (shards=1)"),
+        ("shard_dtype", "int8", "shard_dtype='int8' is not one of auto, float32, float16"),
+        ("device", "gpu0", "device='gpu0' is not a device: give auto, cpu, cuda or cuda:N"),
+        ("device", "cuda:x", "device='cuda:x' is not a device"))],
+    case("plan-shards-minus-3", "shards=-3 is out of range: it must be an integer >= 1",
+         ["plan", "model=minilm", "suite=miracl", "langs=[sw]", "shards=-3"]),
+    case("plan-top-k-0", "top_k=0 is out of range", ["plan", "model=minilm", "suite=mteb-en", "tasks=[SciFact]",
+                                                     "top_k=0"]),
+    case("multirun-one-job-bad", "batch_size=0 is out of range",
+         ["run", "--multirun", *RUN_SCIFACT[1:], "batch_size=8,0"], beir_files()),
+    case("worker-shard-index-out-of-range", "shard_index=9 is out of range: it must be one of 0..3 (shards=4)",
+         ["worker", *RUN_SCIFACT[1:], "shards=4", "shard_index=9"], beir_files()),
+    case("worker-sweep-index-out-of-range", "shard_index=4 is out of range: it must be one of 0..3",
+         ["worker", "--multirun", *RUN_SCIFACT[1:], "shards=4", "shard_index=range(0,5)"], beir_files()),
+    case("worker-without-shard-index", "shard_index is not set: give shard_index=i (one of 0..3",
+         ["worker", *RUN_SCIFACT[1:], "shards=4"], beir_files()),
+    # -- MIRACL / Mr.TyDi stop their search at top_k: shallower than the main score (nDCG@10) cannot score it
+    case("miracl-top-k-shallower-than-ndcg-at-10", "top_k=5 is shallower than MIRACLRetrieval's main score "
+         "ndcg_at_10: set top_k>=10", ["run", "model=minilm", "suite=miracl", "langs=[sw]", "data.root={tmp}/root",
+                                       "output.dir={out}", "cache.dir={cache}", "top_k=5"],
+         {"root/miracl/topics/topics.miracl-v1.0-sw-dev.tsv": MIRACL_TOPICS,
+          "root/miracl/qrels/qrels.miracl-v1.0-sw-dev.tsv": MIRACL_QRELS,
+          "root/miracl/corpus/sw/corpus.jsonl": MIRACL_CORPUS}),
+    # -- folders that cannot be written: probed before any model is loaded
+    case("cache-dir-is-a-file", "cache.dir={tmp}/c: cannot write {tmp}/c: {tmp}/c is a file where a folder is needed",
+         [*RUN_SCIFACT[:-1], "cache.dir={tmp}/c", "output.overwrite=true"], {**beir_files(), "c": "a file\n"}),
+    case("output-dir-below-a-file", "output.dir={tmp}/f/deeper/out: cannot write",
+         [*RUN_SCIFACT[:-2], "output.dir={tmp}/f/deeper/out", "cache.dir={cache}"], {**beir_files(), "f": "x\n"}),
     case("score-save-json-onto-a-non-result", "not an mteb TaskResult of SciFact",
          ["score", "{tmp}/r.trec", "{tmp}/q.txt", "--suite", "beir", "--save-json", "{tmp}/x.json", "--model", "m",
           "--task", "SciFact"], {"r.trec": RUN_FILE, "q.txt": TREC_QRELS, "x.json": "[]"}),
@@ -195,7 +235,8 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(c, tmp_path, complete_re
     assert "Traceback" not in err
     assert len(lines) == 1, f"expected one error line, got:\n{err}"
     assert err.rstrip("\n").endswith(lines[0]), f"the error goes on past its line:\n{err}"
-    assert c.expect in lines[0], f"{c.expect!r} not in {lines[0]!r}"
+    expect = c.expect.replace("{tmp}", str(tmp_path))
+    assert expect in lines[0], f"{expect!r} not in {lines[0]!r}"
 
 
 def test_case_ids_are_unique():

@@ -44,8 +44,18 @@ def test_mrtydi_test_plan_counts_every_language(data_root):
 def test_estimate_scales_with_model_size(data_root):
     rows = plan_rows(compose_run_config(["model=large", "suite=miracl", f"data.root={data_root}"]))
     small, large = estimate(rows, 384), estimate(rows, 1024)
-    assert large["gpu_hours"] > small["gpu_hours"] > 0
-    assert large["shard_disk_gb"] == large["documents"] * 1024 * 2 / 1e9
+    texts = sum(r.texts for r in rows)
+    # the H100 throughputs of the benchmark issue: 22,800 passages/s at dim 384, 3,900 at 1024
+    assert small["gpu_hours"] == pytest.approx(texts / 22_800 / 3600)
+    assert large["gpu_hours"] == pytest.approx(texts / 3_900 / 3600)
+    assert large["shard_disk_gb"] == pytest.approx(106_332_152 * 1024 * 2 / 1e9)  # MIRACL: fp16 shards
+    assert estimate(rows, 1024, "float32")["shard_disk_gb"] == pytest.approx(106_332_152 * 1024 * 4 / 1e9)
+
+
+def test_mteb_corpora_are_planned_as_float32_shards():
+    rows = [PlanRow("SciFact", "default", "test", 300, 5183, 5483, 1, "local")]
+    assert estimate(rows, 384)["shard_disk_gb"] == pytest.approx(5183 * 384 * 4 / 1e9)
+    assert estimate(rows, 384, "float16")["shard_disk_gb"] == pytest.approx(5183 * 384 * 2 / 1e9)
 
 
 def test_cpu_estimate_scales_with_the_models_shape(minilm_dir):

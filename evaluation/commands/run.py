@@ -53,6 +53,7 @@ OPTIONS = {  # the main keys `--help` lists, with this composition's value
     "batch_size": "texts per forward pass",
     "device": "auto | cpu | cuda | cuda:N",
     "top_k": "retrieval depth kept in the run files",
+    "shard_dtype": "stored corpus vectors: auto (float16 for MIRACL / Mr.TyDi) | float32 | float16",
 }
 
 
@@ -88,8 +89,9 @@ def _yaml(value: Any) -> str:
 def _job(cfg: DictConfig) -> None:
     """One Hydra job: evaluate, then print the summary."""
     try:
-        run_cfg: RunConfig = filed_config(OmegaConf.to_object(cfg))  # the revision folder the summary names
-        print(summary(run_cfg, run(run_cfg)))
+        run_cfg: RunConfig = OmegaConf.to_object(cfg)
+        results = run(run_cfg)  # probes output.dir / cache.dir before it hashes or loads anything
+        print(summary(filed_config(run_cfg), results))  # the revision folder the results went to
     except Me5EvalError as err:
         raise _UserError(err) from err
 

@@ -26,10 +26,14 @@ TABLES = {
 TABLE_NOTES = {
     "table5": "mE5-small: the paper's Tatoeba and BUCC numbers differ from the published results of the pinned "
               "checkpoint (see the rows' notes); such cells carry the paper-vs-leaderboard marker.",
-    "mrtydi_card": "mE5-large-instruct has no row here and no Mr.TyDi instruction from the authors (their "
-                   "instruction table has none): its Mr.TyDi runs use this project's choice, the MIRACL instruction "
-                   "(evaluation/models/instructions.py), so they are not the authors' protocol.",
 }
+# Models whose Mr.TyDi numbers rest on a choice of this project, not the authors': mE5-large-instruct has no
+# Mr.TyDi instruction in the authors' table, so its runs use the MIRACL instruction (evaluation/models/instructions.py).
+MRTYDI_OWN_INSTRUCTION = ("intfloat/multilingual-e5-large-instruct",)
+MRTYDI_INSTRUCTION_NOTE = ("mE5-large-instruct: the authors give no Mr.TyDi instruction (their instruction table has "
+                           "none), so its Mr.TyDi runs use this project's choice, the MIRACL instruction "
+                           "(evaluation/models/instructions.py): not the authors' protocol.")
+TABLE_NOTES["mrtydi_card"] = "mE5-large-instruct has no row here. " + MRTYDI_INSTRUCTION_NOTE
 PAPER_MODELS = {  # hub id -> short name the paper uses
     "intfloat/multilingual-e5-small": "mE5-small",
     "intfloat/multilingual-e5-base": "mE5-base",

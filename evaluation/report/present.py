@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from evaluation.report.paper import PAPER_MODELS, TABLE_NOTES, TABLES
+from evaluation.report.paper import MRTYDI_INSTRUCTION_NOTE, MRTYDI_OWN_INSTRUCTION, PAPER_MODELS, TABLE_NOTES, TABLES
 from evaluation.report.published import PUBLISHED_TABLE, PUBLISHED_TITLE
 from evaluation.report.tables import OTHER, sort_by
 from evaluation.report.verdict import NOT_RUN, per_table_counts
@@ -124,6 +124,18 @@ def leaderboard_view(values: pd.DataFrame, coverage: pd.DataFrame, column: str) 
         out[col] = [fmt(x) + (f"{INCOMPLETE} ({c})" if c and fmt(x) else "")
                     for x, c in zip(v[col], cov[col], strict=True)]
     return out
+
+
+def mrtydi_instruction_note(values: pd.DataFrame, columns: list[str] | None = None) -> str:
+    """The note a leaderboard needs when it shows Mr.TyDi values of a model run with this project's instruction
+    (``columns``: the Mr.TyDi columns; None = every value column, the per-language Mr.TyDi table)."""
+    cols = [c for c in values.columns[2:] if columns is None or c in columns]
+    mine = values[values["model"].isin(MRTYDI_OWN_INSTRUCTION)]
+    return MRTYDI_INSTRUCTION_NOTE if cols and mine[cols].notna().to_numpy().any() else ""
+
+
+def leaderboard_mrtydi_note(leaderboard: pd.DataFrame) -> str:
+    return mrtydi_instruction_note(leaderboard, [c for c in leaderboard.columns if "Mr.TyDi" in c])
 
 
 def problems_view(problems) -> pd.DataFrame:

@@ -60,12 +60,16 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+def _note(text: str) -> str:
+    return f'<p class="note">Note: {html.escape(text)}</p>' if text else ""
+
+
 def _tables(report) -> list[str]:
     esc, body = html.escape, []
     for tid, title, cells in present.sections(report.cells):
         body += [f'<section id="{tid}"><h2>{esc(title)}</h2>']
         if note := present.table_note(tid):
-            body.append(f'<p class="note">Note: {esc(note)}</p>')
+            body.append(_note(note))
         body += [html_table(present.cell_view(cells)), "</section>"]
     if skipped := present.tables_not_run(report.cells):
         body.append(f"<p>Paper tables without any result here (their paper values: tables/verdicts.csv): "
@@ -82,11 +86,14 @@ def render_html(report, images: list[Path]) -> str:
             "<h2>Verdicts per table and model</h2>", html_table(present.counts_view(report.cells)), *_tables(report)]
     body += ['<section id="leaderboard"><h2>Leaderboard</h2>',
              f"<p>Click a column header to sort (initially by {esc(s.sort_by)}).</p>",
-             html_table(present.leaderboard_view(report.leaderboard, report.coverage, s.sort_by)), "</section>"]
+             html_table(present.leaderboard_view(report.leaderboard, report.coverage, s.sort_by)),
+             _note(present.leaderboard_mrtydi_note(report.leaderboard)),
+             "</section>"]
     for suite, title in (("miracl", "MIRACL dev nDCG@10 per language"), ("mrtydi", "Mr.TyDi MRR@10 per language")):
         vals, cov = report.languages[suite]
         body += [f'<section id="languages-{suite}"><h2>{title}</h2>',
-                 html_table(present.leaderboard_view(vals, cov, vals.columns[2])), "</section>"]
+                 html_table(present.leaderboard_view(vals, cov, vals.columns[2])),
+                 _note(present.mrtydi_instruction_note(vals) if suite == "mrtydi" else ""), "</section>"]
     body += ["<h2>Plots</h2>", *(_img(p) for p in images),
              "<details><summary>Inputs: models read, mteb versions</summary>", html_table(report.provenance),
              "</details><details><summary>Revision choices</summary>", html_table(report.choices), "</details>"]

@@ -39,10 +39,14 @@ def render_markdown(report) -> str:
     col = s.sort_by
     parts += [f"## Leaderboard (sorted by {col})\n",
               md_table(present.leaderboard_view(report.leaderboard, report.coverage, col))]
+    if note := present.leaderboard_mrtydi_note(report.leaderboard):
+        parts.append(f"_Note: {note}_\n")
     for suite, title, first in (("miracl", "MIRACL dev nDCG@10 per language", "ar"),
                                 ("mrtydi", "Mr.TyDi test MRR@10 per language", "ar")):
         vals, cov = report.languages[suite]
         parts += [f"## {title}\n", md_table(present.leaderboard_view(vals, cov, first))]
+        if suite == "mrtydi" and (note := present.mrtydi_instruction_note(vals)):
+            parts.append(f"_Note: {note}_\n")
     parts += ["## Inputs: models read, mteb versions\n", md_table(report.provenance),
               "## Revision choices (a task in several revision folders)\n", md_table(report.choices),
               "## Plots\n", "\n".join(f"![{p}](plots/{p}.png)" for p in report.plot_names) or "_none_", ""]

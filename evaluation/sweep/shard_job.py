@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from filelock import Timeout
 
@@ -29,6 +30,7 @@ from evaluation.shards import shard_paths, shard_plan
 from evaluation.suites import TaskSpec, resolve_suite, retrieval_specs
 from evaluation.sweep.receipts import item_receipt, shard_receipt
 from evaluation.task_data import local_corpus_file, retrieval_subset
+from evaluation.validation import probe_writable
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def encode_item(emb: TextEmbedder, cfg: RunConfig, spec: TaskSpec, subset: str, 
     key = shard_key(emb, spec, subset, len(corpus), cfg.shards)
     rng = key.range(index)
     paths = shard_paths(root, key, index)
-    gb = rng.size * (emb.cfg.model.dim or 1024) * 2 / 1e9
+    gb = rng.size * (emb.cfg.model.dim or 1024) * np.dtype(key.dtype).itemsize / 1e9
     what = f"encoding {spec.name}/{subset} shard {index + 1}/{cfg.shards} ({rng.size} docs)"
     # One encoder per shard at a time, across processes and hosts: a second worker (a duplicate Slurm task,
     # a concurrent rerun) waits here and then finds the shard stored instead of encoding it again.
@@ -79,6 +81,7 @@ def encode_worker_shard(cfg: RunConfig) -> dict:
     """Encode shard ``cfg.shard_index`` of every retrieval corpus in the run; returns the receipt (status ok)."""
     if cfg.shard_index is None or not 0 <= cfg.shard_index < cfg.shards:
         raise ConfigError(f"shard_index={cfg.shard_index} must be one of 0..{cfg.shards - 1} (shards={cfg.shards})")
+    probe_writable(cfg.cache.dir, "cache.dir")  # where the shards go: a node that cannot write it fails before loading
     threads = os.environ.get("ME5_EVAL_TORCH_THREADS")  # set by the gpus launcher on CPU: cores per worker process
     if threads:
         torch.set_num_threads(int(threads))

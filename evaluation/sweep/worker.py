@@ -18,12 +18,14 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from evaluation.compose import conf_dir, normalise_override
+from evaluation.compose import compose_run_config, conf_dir, normalise_override, normalise_overrides, sweep_jobs
 from evaluation.config import RunConfig, register_configs
+from evaluation.errors import ConfigError
 from evaluation.sweep.gpus_launcher import register_gpus_launcher
 from evaluation.sweep.receipts import RECEIPTS, write_receipt
 
@@ -64,8 +66,25 @@ def _cli_args(argv: list[str]) -> list[str]:
     return [normalise_override(a) if "=" in a and not a.startswith("-") else a for a in argv]
 
 
+def check_worker_jobs(argv: list[str]) -> None:
+    """Compose every job of `me5-eval worker ...` now: a bad value or a shard_index missing or out of range is one
+    ConfigError line (exit 2) before Hydra starts, not Hydra's report of a failed job. A run from another config
+    (--config-name, as the launchers' command has) is checked by its jobs."""
+    parser = get_args_parser()
+    args = parser.parse_intermixed_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion or args.cfg or args.config_name:
+        return
+    search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
+    for job in sweep_jobs(args.overrides) if args.multirun else [normalise_overrides(args.overrides)]:
+        cfg = compose_run_config([*search, *job])
+        if cfg.shard_index is None:
+            raise ConfigError(f"shard_index is not set: give shard_index=i (one of 0..{cfg.shards - 1}, shards="
+                              f"{cfg.shards}), or --multirun 'shard_index=range(0,{cfg.shards})'")
+
+
 def worker_main(argv: list[str]) -> int:
     """`me5-eval worker [--multirun] OVERRIDES`: the same app under the CLI."""
+    check_worker_jobs(argv)
     sys.argv = ["me5-eval worker", *_cli_args(argv)]
     main()
     return 0

@@ -4,6 +4,7 @@ the first forward pass loads the model once and gives the eager encoder's embedd
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -23,7 +24,10 @@ def no_loading(monkeypatch):
 
 def test_fingerprint_dim_device_and_meta_are_known_without_weights(minilm_cfg, minilm_encoder, no_loading):
     lazy = LazyEncoder(minilm_cfg, device="cpu")
-    assert lazy.model_fingerprint() == loading.predicted_fingerprint(minilm_cfg, "cpu")
+    # the local folder's content hash and the numerics (all-MiniLM-L6-v2 encodes 256 tokens: its
+    # sentence_bert_config.json), known without weights (the loaded encoder reports the same
+    # string: test_first_forward_loads_once_and_matches_the_eager_encoder)
+    assert re.fullmatch(r"sha256:[0-9a-f]{16,64}\|pool=mean\|max_length=256\|dtype=float32", lazy.model_fingerprint())
     assert (lazy.dim, str(lazy.device), str(lazy.dtype)) == (384, "cpu", "torch.float32")
     assert lazy.mteb_model_meta.embed_dim == 384 and not lazy.loaded
 
