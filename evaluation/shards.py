@@ -56,21 +56,13 @@ class ShardRange(NamedTuple):
 
 def shard_plan(n_docs: int, n_shards: int, block_rows: int) -> list[ShardRange]:
     """Contiguous ranges of whole blocks covering ``range(n_docs)``; block counts differ by at most 1, the larger
-    ones first.
-
-    ``n_shards`` beyond the number of blocks gives empty trailing ranges rather than fewer shards, so worker ``i``
-    of an array job always has a shard ``i`` (an empty one is a no-op) and the plan never depends on who asks.
-    """
+    ones first. More shards than blocks gives empty trailing ranges rather than fewer shards, so worker ``i`` of an
+    array job always has a shard ``i`` (an empty one is a no-op) and the plan never depends on who asks."""
     if n_shards < 1 or n_docs < 0 or block_rows < 1:
-        raise ValueError(f"need n_shards >= 1, n_docs >= 0 and block_rows >= 1, got n_shards={n_shards}, "
-                         f"n_docs={n_docs}, block_rows={block_rows}")
+        raise ValueError(f"need n_shards >= 1, n_docs >= 0, block_rows >= 1; got {n_shards}, {n_docs}, {block_rows}")
     base, extra = divmod(-(-n_docs // block_rows), n_shards)
-    plan, start = [], 0
-    for i in range(n_shards):
-        end = min(n_docs, start + (base + (1 if i < extra else 0)) * block_rows)
-        plan.append(ShardRange(i, start, end))
-        start = end
-    return plan
+    ends = [min(n_docs, (base * (i + 1) + min(i + 1, extra)) * block_rows) for i in range(n_shards)]
+    return [ShardRange(i, ends[i - 1] if i else 0, end) for i, end in enumerate(ends)]
 
 
 @dataclass(frozen=True)

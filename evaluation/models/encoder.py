@@ -52,7 +52,7 @@ class E5Encoder:
         self.device, self.dtype, self.protocol = device, dtype, protocol
         self.dim = check_dim(int(model.config.hidden_size), model_cfg)  # mean/cls pooling keep the hidden size
         self._fingerprint = fingerprint
-        self.last_stats: dict[str, float] = {}  # texts, unique, tokenize_s, encode_s (whole call) of the last call
+        self.last_stats: dict[str, float] = {}  # texts, unique, encode_s, batches, tokens... of the last call
 
     def encode_formatted(
         self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True,
@@ -70,15 +70,14 @@ class E5Encoder:
             unique, inverse, rows = texts, None, block_rows
         t0 = time.perf_counter()
         out = np.zeros((len(unique), self.dim), np.float32)
-        stats = StreamStats()
+        stats, threads = StreamStats(), tokenizer_threads()
         stream = block_stream(
             self.tokenizer, unique, block_rows=rows, batch_size=batch_size, max_length=self.cfg.max_length,
-            pin=self.device.type == "cuda", multiple=pad_multiple(self.device), threads=tokenizer_threads(),
-            stats=stats,
+            pin=self.device.type == "cuda", multiple=pad_multiple(self.device), threads=threads, stats=stats,
         )
         with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
             self._run(stream, out, normalize, bar)
-        self.last_stats = dict(texts=len(texts), unique=len(unique), encode_s=time.perf_counter() - t0,
+        self.last_stats = dict(texts=len(texts), unique=len(unique), encode_s=time.perf_counter() - t0, threads=threads,
                                batches=stats.batches, real_tokens=stats.real_tokens, padded_tokens=stats.padded_tokens)
         return out if inverse is None else out[inverse]
 
