@@ -54,8 +54,8 @@ lint:
 bench:  ## CPU benchmarks (a few minutes) -> reports/bench/latest.json + .md
 	ME5_EVAL_DATA=$(abspath $(DATA)) $(BIN)/python -m benchmarks.run_cpu
 
-bench-gpu:  ## prepared GPU benchmark script (run on a GPU machine)
-	$(BIN)/python -m benchmarks.run_gpu
+bench-gpu:  ## GPU benchmark, <= 8 min on one H100/H200 -> reports/bench/gpu-latest.{json,md}; SMOKE=1: tiny, on CPU
+	$(BIN)/python -m benchmarks.run_gpu $(if $(SMOKE),--smoke)
 
 clean:
 	rm -rf .cache/me5-eval outputs multirun

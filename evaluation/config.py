@@ -106,6 +106,10 @@ class RunConfig:
     shards: int = 1  # corpus shards per (task, subset)
     shard_index: int | None = None  # set by the sweep for each worker job: which of the `shards` it encodes
     batch_size: int = 64
+    # Corpus rows per block: each block is length-sorted and batched on its own and a shard is a range of whole
+    # blocks, so 1, 2 or 64 shards encode the same batches (evaluation/models/batching.py). Part of the shard key.
+    # 16k: padded tokens within 2 % of a global sort at batch 256, 4 % at 512 (tests/models/test_pooling_batching.py).
+    block_rows: int = 16384
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     top_k: int = 100  # retrieval depth kept in run files
     search_chunk_mb: int = 512  # memory budget of the corpus block scored at once

@@ -40,11 +40,11 @@ class TextEmbedder:
         normalize = should_normalize(task_type, self.cfg.model, self.cfg.protocol)
         return self.embed_formatted(inputs, normalize=normalize, role=role)
 
-    def embed_corpus(self, inputs: list[str], **_task) -> np.ndarray:
+    def embed_corpus(self, inputs: list[str], *, block_rows: int, **_task) -> np.ndarray:
         """A corpus shard's final texts (prompt applied), normalised, past the text cache (the shard file is the
-        cache); fixed_padding: the same vectors for 1, 2 or 64 shards."""
+        cache); batched per block of ``block_rows``: the same vectors for 1, 2 or 64 shards."""
         return self.encoder.encode_formatted(inputs, normalize=True, batch_size=self.cfg.batch_size,
-                                             fixed_padding=True)
+                                             block_rows=block_rows)
 
     def mteb_encoder(self) -> MtebEncoder:
         """What mteb's evaluators get: this embedder (our prompts and cache) behind mteb's EncoderProtocol."""

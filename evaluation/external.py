@@ -110,7 +110,8 @@ class ProtocolEmbedder:
         return emb / np.maximum(norms, 1e-12)
 
     def embed_corpus(self, inputs: list[str], *, task_name: str, task_type: str, hf_split: str,
-                     hf_subset: str) -> np.ndarray:
+                     hf_subset: str, block_rows: int) -> np.ndarray:
+        # the object batches as it likes: its vectors may depend on the shard count only through float rounding
         return self.embed(inputs, role="document", task_name=task_name, task_type=task_type, hf_split=hf_split,
                           hf_subset=hf_subset)
 

@@ -16,13 +16,11 @@ from tabulate import tabulate
 
 from evaluation.config import ModelConfig, RunConfig
 from evaluation.data.registry import count_local
+from evaluation.gpu_rates import GpuRates, load_gpu_rates
 from evaluation.shards import shard_dtype, shard_plan
 from evaluation.suites import TaskSpec, mteb_task, resolve_suite
 from evaluation.task_data import local_root
 
-# Encoding throughput of a bare fp16 forward loop on one H100 (length-sorted, ~120-token Wikipedia passages),
-# measured for the benchmark issue; used only for the estimate. Keys: embedding dim -> passages/s.
-GPU_PASSAGES_PER_S = {384: 22_800, 768: 11_500, 1024: 3_900}
 # CPU: all-MiniLM-L6-v2 (6 layers, width 384) encodes CPU_TEXTS_PER_S of plan's texts per second per core, fp32,
 # on `make demo`'s tasks (measured: reports/bench/README.md); other models scale by layers x width^2.
 CPU_TEXTS_PER_S, CPU_REFERENCE_SHAPE = 25.0, (6, 384)
@@ -72,13 +70,14 @@ def plan_rows(cfg: RunConfig) -> list[PlanRow]:
     return rows
 
 
-def estimate(rows: list[PlanRow], dim: int, dtype_setting: str = "auto") -> dict:
-    """Texts, GPU-hours and the disk of the corpus shards (stored as ``shard_dtype(dtype_setting, task)``)."""
+def estimate(rows: list[PlanRow], dim: int, rates: GpuRates | None, dtype_setting: str = "auto") -> dict:
+    """Totals, the disk of the corpus shards (stored as ``shard_dtype(dtype_setting, task)``), and GPU-hours at the
+    measured rate (None without a measurement)."""
     docs = sum(r.documents or 0 for r in rows)
     texts = sum(r.texts or 0 for r in rows)
-    rate = GPU_PASSAGES_PER_S.get(dim, GPU_PASSAGES_PER_S[1024])
     disk_gb = sum((r.documents or 0) * dim * np.dtype(shard_dtype(dtype_setting, r.task)).itemsize for r in rows) / 1e9
-    return dict(documents=docs, texts=texts, gpu_hours=texts / rate / 3600, shard_disk_gb=disk_gb)
+    gpu_hours = texts / rates.rate(dim) / 3600 if rates else None
+    return dict(documents=docs, texts=texts, gpu_hours=gpu_hours, shard_disk_gb=disk_gb)
 
 
 def cpu_cores() -> int:
@@ -103,16 +102,25 @@ def cpu_minutes(rows: list[PlanRow], model: ModelConfig, cores: int) -> float:
     return sum(r.texts or 0 for r in rows) / rate / 60
 
 
+def gpu_line(est: dict, rates: GpuRates | None) -> str:
+    if rates is None:
+        return ("GPU-hours unknown (no GPU measurement: run `make bench-gpu` on a GPU machine, or set data.root to "
+                "the shared data, which holds the H100 anchor reference/gpu/h100-bare-loop.json)")
+    return f"{est['gpu_hours']:.2f} GPU-hours on one {rates.gpu} ({rates.what}; measured: {rates.source})"
+
+
 def format_plan(cfg: RunConfig, rows: list[PlanRow]) -> str:
     table = [[r.task, r.subset, r.split, r.queries, r.documents, r.texts, r.shards,
-              f"{shard_plan(r.documents, r.shards)[0].size:,}" if r.documents else "", r.source] for r in rows]
-    est = estimate(rows, cfg.model.dim or 1024, cfg.shard_dtype)
+              f"{shard_plan(r.documents, r.shards, cfg.block_rows)[0].size:,}" if r.documents else "", r.source]
+             for r in rows]
+    rates = load_gpu_rates(cfg.data.root)
+    est = estimate(rows, cfg.model.dim or 1024, rates, cfg.shard_dtype)
     head = ["task", "subset", "split", "queries", "documents", "texts", "shards", "docs/shard", "source"]
     lines = [tabulate(table, headers=head, tablefmt="github", intfmt=","),
              "",
              f"{len(rows)} work units; {est['texts']:,} texts to encode ({est['documents']:,} documents)",
-             f"estimate for {cfg.model.name} (dim {cfg.model.dim}): {est['gpu_hours']:.2f} GPU-hours on one H100 "
-             f"(fp16, length-sorted), {est['shard_disk_gb']:.2f} GB of corpus shards (shard_dtype={cfg.shard_dtype})",
+             f"estimate for {cfg.model.name} (dim {cfg.model.dim}): {gpu_line(est, rates)}, "
+             f"{est['shard_disk_gb']:.2f} GB of corpus shards (shard_dtype={cfg.shard_dtype})",
              f"on this machine's {cpu_cores()} CPU cores: about {cpu_minutes(rows, cfg.model, cpu_cores()):,.0f} "
              "minutes (rough; cached embeddings are not encoded again)"]
     missing = [r for r in rows if r.texts is None]

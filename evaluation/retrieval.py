@@ -45,8 +45,8 @@ def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, 
     probe = embedder_prompt(embedder, spec)
     return ShardKey(model_fingerprint=embedder.fingerprint, protocol=cfg.protocol, prompt=probe,
                     max_length=cfg.model.max_length, normalize=True, task=spec.name, subset=subset,
-                    split=spec.split, n_docs=n_docs, n_shards=n_shards, corpus=corpus_digest(cfg, spec, subset),
-                    dtype=shard_dtype(cfg.shard_dtype, spec.name))
+                    split=spec.split, block_rows=cfg.block_rows, n_docs=n_docs, n_shards=n_shards,
+                    corpus=corpus_digest(cfg, spec, subset), dtype=shard_dtype(cfg.shard_dtype, spec.name))
 
 
 def search_depth(spec: TaskSpec, top_k: int) -> int:
@@ -72,8 +72,10 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
     texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
     # out of GPU memory / host memory / disk -> Me5EvalError naming batch_size= / shards= / cache.dir=
     with resource_errors(embedder.cfg, f"encoding {spec.name}/{subset} shard {index + 1}/{key.n_shards}"):
+        # batched per block: the same vectors for 1, 2 or 64 shards
         emb = embedder.embed_corpus([key.prompt + t if key.prompt else t for t in texts], task_name=spec.name,
-                                    task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
+                                    task_type=spec.task_type, hf_split=spec.split, hf_subset=subset,
+                                    block_rows=key.block_rows)
         write_shard(root, key, index, ids, emb)
     return load_shard(root, key, index, ids)
 
@@ -96,7 +98,8 @@ def retrieve(embedder: TextEmbedder, spec: TaskSpec, subset: str, data: Retrieva
     qids = list(data.queries)
     q_emb = embedder.embed([data.queries[q] for q in qids], role="query", task_name=spec.name,
                            task_type=spec.task_type, hf_split=spec.split, hf_subset=subset)
-    scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=search_depth(spec, top_k), chunk_bytes=chunk_bytes)
+    scores, docids = exact_topk(q_emb.astype(np.float32), shards, k=search_depth(spec, top_k), chunk_bytes=chunk_bytes,
+                                device=embedder.cfg.device)  # on the GPU when present, else faiss on CPU
     return run_from_topk(qids, scores, docids)
 
 

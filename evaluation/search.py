@@ -11,8 +11,10 @@ Ties: the order is trec_eval's, score descending then docid descending (string o
 same rule decides, so the result is deterministic: among equal scores the larger docid is kept. Each block is
 asked for k+1 candidates; only a query whose k-th and (k+1)-th scores are equal takes a slow exact path.
 
-Backends: faiss.knn, torch (matmul + topk) or numpy (matmul + argpartition); ``auto`` is faiss, the fastest of the
-three on CPU, and fp16 blocks are converted to float32 with torch, much faster than numpy's cast (measurements:
+Backends: faiss.knn, torch (matmul + topk) or numpy (matmul + argpartition); ``auto`` is torch on the GPU when one
+is present (``device``: each block is copied as stored, fp16, converted to float32 and scored there, the score
+matrix never leaves the device; float32 matmul without TF32, so exact), else faiss, the fastest of the three on CPU,
+with fp16 blocks converted to float32 with torch, much faster than numpy's cast (measurements:
 reports/bench/README.md, section 3). With faiss, a query whose boundary tie needs the slow path is re-scored over
 the block with numpy, so its scores may differ from faiss's in the last float32 bit. On shared cores, set
 OMP_WAIT_POLICY=PASSIVE before torch/faiss load: OpenMP threads spinning at faiss's barriers slow every block.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import mmap
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import faiss
 import numpy as np
@@ -42,27 +45,55 @@ def exact_topk(
     k: int,
     chunk_bytes: int,
     backend: str = "auto",
+    device: str | None = None,
 ) -> tuple[np.ndarray, list[list[str]]]:
     """Top-k docids and inner-product scores per query over all shards (exact, trec_eval tie order).
 
+    ``device`` (torch backend): score on that torch device, e.g. "cuda"; "auto": CUDA when present; None: CPU.
     Returns scores float32 [nq, min(k, corpus size)] sorted descending, and the matching docids.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown search backend {backend!r}; choose one of {BACKENDS}")
-    backend = "faiss" if backend == "auto" else backend
+    backend, device = resolve_backend(backend, device)
     q = np.ascontiguousarray(queries, dtype=np.float32)
     if q.ndim != 2 or not np.isfinite(q).all() or k < 1:
         raise ValueError(f"need finite queries [nq, dim] and k >= 1, got shape {q.shape}, k={k}")
-    state, block_buf, scorer = _RunningTopK(q.shape[0], k), _Scratch(), _Scorer(backend)
-    for emb, docids in shards:
-        if emb.ndim != 2 or emb.shape != (len(docids), q.shape[1]):
-            raise ValueError(f"shard of shape {emb.shape} with {len(docids)} docids; dim must be {q.shape[1]}")
-        rows, qb = block_shape(q.shape[0], q.shape[1], emb.dtype.itemsize, chunk_bytes, backend)
-        for start, blk in _corpus_blocks(emb, rows, block_buf):
-            for qs in range(0, q.shape[0], qb):
-                vals, idx = scorer.select(q[qs : qs + qb], blk, k, docids, start)
-                state.merge(qs, vals, idx, docids, start)
+    state, block_buf = _RunningTopK(q.shape[0], k), _Scratch()
+    scorer = _Scorer(backend) if device is None else _DeviceScorer(device)
+    with _no_tf32():
+        for emb, docids in shards:
+            if emb.ndim != 2 or emb.shape != (len(docids), q.shape[1]):
+                raise ValueError(f"shard of shape {emb.shape} with {len(docids)} docids; dim must be {q.shape[1]}")
+            rows, qb = block_shape(q.shape[0], q.shape[1], emb.dtype.itemsize, chunk_bytes, backend)
+            for start, blk in _corpus_blocks(emb, rows, block_buf, device):
+                for qs in range(0, q.shape[0], qb):
+                    vals, idx = scorer.select(q[qs : qs + qb], blk, k, docids, start)
+                    state.merge(qs, vals, idx, docids, start)
     return state.result()
+
+
+def resolve_backend(backend: str, device: str | None) -> tuple[str, str | None]:
+    """(backend, torch device or None): ``auto`` is torch on CUDA when present, else faiss on CPU."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown search backend {backend!r}; choose one of {BACKENDS}")
+    if device == "auto":
+        device = "cuda" if backend in ("auto", "torch") and torch.cuda.is_available() else None
+    elif device is not None and torch.device(device).type == "cpu" and backend == "auto":
+        device = None  # on CPU faiss is the fastest
+    if backend == "auto":
+        return ("torch", device) if device else ("faiss", None)
+    if device is not None and backend != "torch":
+        raise ValueError(f"search on device {device!r} needs backend='torch', not {backend!r}")
+    return backend, device
+
+
+@contextmanager
+def _no_tf32():
+    """float32 matmuls in full precision on CUDA (TF32 would round the inputs to 10 bits: not exact)."""
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def block_shape(nq: int, dim: int, src_itemsize: int, chunk_bytes: int, backend: str) -> tuple[int, int]:
@@ -93,20 +124,24 @@ class _Scratch:
         return self.buf[:n].reshape(shape)
 
 
-def _corpus_blocks(emb: np.ndarray, rows: int, scratch: _Scratch) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (first row, float32 C-contiguous block), converting into the scratch buffer."""
+def _corpus_blocks(emb: np.ndarray, rows: int, scratch: _Scratch, device: str | None = None) -> Iterator[tuple]:
+    """Yield (first row, float32 C-contiguous block): converted into the scratch buffer, or (``device``) copied
+    as stored to the device and converted there (a torch tensor)."""
     mapping = getattr(emb, "_mmap", None)  # numpy's memmap keeps its mmap.mmap here (None for RAM arrays)
     in_ram_f32 = emb.dtype == np.float32 and emb.flags.c_contiguous and mapping is None
     for s in range(0, emb.shape[0], rows):
         src = emb[s : s + rows]
-        if in_ram_f32:
+        if in_ram_f32 and device is None:
             yield s, src
             continue
-        out = scratch.take(src.shape)
         with warnings.catch_warnings():  # torch warns that a read-only memmap is not writable: we only read it
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            torch.from_numpy(out).copy_(torch.from_numpy(np.asarray(src)))  # 15x numpy's fp16 cast
-        yield s, out
+            if device is not None:
+                yield s, torch.from_numpy(np.ascontiguousarray(src)).to(device).float()
+            else:
+                out = scratch.take(src.shape)
+                torch.from_numpy(out).copy_(torch.from_numpy(np.asarray(src)))  # 15x numpy's fp16 cast
+                yield s, out
         if mapping is not None and hasattr(mapping, "madvise"):
             mapping.madvise(mmap.MADV_DONTNEED)  # drop the block's file pages from our RSS (page cache keeps them)
 
@@ -142,9 +177,29 @@ class _Scorer:
         boundary_tie = vals[:, k - 1] == vals[:, k]
         vals, idx = vals[:, :k].copy(), idx[:, :k].copy()
         for i in np.flatnonzero(boundary_tie):
-            row = scores[i] if scores is not None else blk @ q[i]
-            vals[i], idx[i] = _exact_row_topk(row, k, docids, offset)
+            vals[i], idx[i] = _exact_row_topk(self._row(scores, blk, q, i), k, docids, offset)
         return vals, idx
+
+    @staticmethod
+    def _row(scores, blk, q, i) -> np.ndarray:
+        return scores[i] if scores is not None else blk @ q[i]
+
+
+class _DeviceScorer(_Scorer):
+    """The torch backend on a device: scores and top-(k+1) stay on the device; only [m, k+1] come back."""
+
+    def __init__(self, device: str):
+        super().__init__("torch")
+        self.device = torch.device(device)
+
+    def _candidates(self, q: np.ndarray, blk: torch.Tensor, kk: int):
+        scores = torch.from_numpy(q).to(self.device) @ blk.T
+        vals, idx = torch.topk(scores, kk, dim=1, largest=True, sorted=True)
+        return vals.cpu().numpy(), idx.cpu().numpy(), scores
+
+    @staticmethod
+    def _row(scores, blk, q, i) -> np.ndarray:
+        return scores[i].cpu().numpy()
 
 
 def _exact_row_topk(row: np.ndarray, k: int, docids: Sequence[str], offset: int):

@@ -1,7 +1,9 @@
 """Corpus shards: the work units of corpus encoding, stored so a crashed or re-run job reuses them safely.
 
-A corpus of ``n_docs`` passages is cut into ``n_shards`` contiguous, balanced ranges (``shard_plan``), a
-pure function of the two numbers, so every worker of a Slurm array / Ray pool computes the same plan alone.
+A corpus of ``n_docs`` passages is cut into blocks of ``block_rows`` rows (the last one shorter), and the blocks
+into ``n_shards`` contiguous, balanced ranges of whole blocks (``shard_plan``), a pure function of the three
+numbers, so every worker of a Slurm array / Ray pool computes the same plan alone. The encoder sorts and batches
+each block on its own (evaluation/models/batching.py), so any shard count runs the same batches.
 
 Each encoded shard is two files in ``<cache>/shards/<key digest>/<task>/<subset>/<split>/<n_shards>/``:
 ``shard-00003.npy`` (``shard_dtype``: fp32, fp16 for MIRACL / Mr.TyDi; ``np.save`` format, memory-mappable) and
@@ -39,7 +41,7 @@ from evaluation.suites import TREC_SUITES
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: shards are ranges of whole blocks, batched per block (key.block_rows)
 RACY_SECONDS = 2.0  # files younger than this are re-hashed on load instead of stamped (see module doc)
 _HASH_BLOCK = 16 << 20
 
@@ -54,21 +56,15 @@ class ShardRange(NamedTuple):
         return self.end - self.start
 
 
-def shard_plan(n_docs: int, n_shards: int) -> list[ShardRange]:
-    """Contiguous ranges covering ``range(n_docs)``; sizes differ by at most 1, the larger ones first.
-
-    ``n_shards > n_docs`` gives empty trailing ranges rather than fewer shards, so worker ``i`` of an array
-    job always has a shard ``i`` (an empty one is a no-op) and the plan never depends on who asks.
-    """
-    if n_shards < 1 or n_docs < 0:
-        raise ValueError(f"need n_shards >= 1 and n_docs >= 0, got n_shards={n_shards}, n_docs={n_docs}")
-    base, extra = divmod(n_docs, n_shards)
-    plan, start = [], 0
-    for i in range(n_shards):
-        end = start + base + (1 if i < extra else 0)
-        plan.append(ShardRange(i, start, end))
-        start = end
-    return plan
+def shard_plan(n_docs: int, n_shards: int, block_rows: int) -> list[ShardRange]:
+    """Contiguous ranges of whole blocks covering ``range(n_docs)``; block counts differ by at most 1, the larger
+    ones first. More shards than blocks gives empty trailing ranges rather than fewer shards, so worker ``i`` of an
+    array job always has a shard ``i`` (an empty one is a no-op) and the plan never depends on who asks."""
+    if n_shards < 1 or n_docs < 0 or block_rows < 1:
+        raise ValueError(f"need n_shards >= 1, n_docs >= 0, block_rows >= 1; got {n_shards}, {n_docs}, {block_rows}")
+    base, extra = divmod(-(-n_docs // block_rows), n_shards)
+    ends = [min(n_docs, (base * (i + 1) + min(i + 1, extra)) * block_rows) for i in range(n_shards)]
+    return [ShardRange(i, ends[i - 1] if i else 0, end) for i, end in enumerate(ends)]
 
 
 def shard_dtype(setting: str, task_name: str) -> str:
@@ -92,6 +88,7 @@ class ShardKey:
     task: str
     subset: str
     split: str
+    block_rows: int  # the blocks each sorted and batched on their own; a shard is a range of whole blocks
     n_docs: int  # corpus size: part of the plan, and a changed corpus must not reuse old shards
     n_shards: int
     dtype: str = "float16"  # shard_dtype(): float16 halves MIRACL's disk (106M x 1024 x 2 B = 217 GB), float32 exact
@@ -114,7 +111,7 @@ class ShardKey:
     def range(self, shard_index: int) -> ShardRange:
         if not 0 <= shard_index < self.n_shards:
             raise ValueError(f"shard index {shard_index} out of range for {self.n_shards} shards")
-        return shard_plan(self.n_docs, self.n_shards)[shard_index]
+        return shard_plan(self.n_docs, self.n_shards, self.block_rows)[shard_index]
 
 
 def _safe(name: str) -> str:

@@ -38,7 +38,7 @@ MINILM_DIR = "sentence-transformers__all-MiniLM-L6-v2/8b3219a92973c328a8e22fadcf
 
 def overrides(corpus: Path, base: Path, *extra: str) -> list[str]:
     return ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={corpus}",
-            f"output.dir={base / 'out'}", f"cache.dir={base / 'cache'}", *extra]
+            f"output.dir={base / 'out'}", f"cache.dir={base / 'cache'}", "block_rows=16", *extra]
 
 
 def outputs(base: Path) -> tuple[float, bytes]:

@@ -7,6 +7,7 @@ import gzip
 import pytest
 
 from evaluation.compose import compose_run_config
+from evaluation.gpu_rates import load_gpu_rates, parse_rates
 from evaluation.plan import CPU_TEXTS_PER_S, PlanRow, cpu_minutes, estimate, model_shape, plan_rows
 
 MIRACL_LANGS = "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
@@ -41,21 +42,27 @@ def test_mrtydi_test_plan_counts_every_language(data_root):
     assert sum(by_subset.values()) == 8661  # Mr.TyDi paper, Table 1 (test)
 
 
-def test_estimate_scales_with_model_size(data_root):
+def test_estimate_scales_with_model_size(data_root, monkeypatch, tmp_path):
+    import evaluation.gpu_rates as gpu_rates
+
+    monkeypatch.delenv("ME5_EVAL_GPU_RATES", raising=False)
+    monkeypatch.setattr(gpu_rates, "PROJECT_FILE", tmp_path / "none.json")  # no `make bench-gpu` report: the anchor
     rows = plan_rows(compose_run_config(["model=large", "suite=miracl", f"data.root={data_root}"]))
-    small, large = estimate(rows, 384), estimate(rows, 1024)
+    rates = load_gpu_rates(str(data_root))
+    assert rates.source.endswith("h100-bare-loop.json") and rates.gpu == "NVIDIA H100 80GB HBM3"
+    assert rates.passages_per_s == {384: 22755.5, 768: 11496.2, 1024: 3915.5}  # the anchor's best sorted rows
+    small, large = estimate(rows, 384, rates), estimate(rows, 1024, rates)
     texts = sum(r.texts for r in rows)
-    # the H100 throughputs of the benchmark issue: 22,800 passages/s at dim 384, 3,900 at 1024
-    assert small["gpu_hours"] == pytest.approx(texts / 22_800 / 3600)
-    assert large["gpu_hours"] == pytest.approx(texts / 3_900 / 3600)
+    assert small["gpu_hours"] == pytest.approx(texts / 22755.5 / 3600)
+    assert large["gpu_hours"] == pytest.approx(texts / 3915.5 / 3600)
     assert large["shard_disk_gb"] == pytest.approx(106_332_152 * 1024 * 2 / 1e9)  # MIRACL: fp16 shards
-    assert estimate(rows, 1024, "float32")["shard_disk_gb"] == pytest.approx(106_332_152 * 1024 * 4 / 1e9)
+    assert estimate(rows, 1024, rates, "float32")["shard_disk_gb"] == pytest.approx(106_332_152 * 1024 * 4 / 1e9)
 
 
 def test_mteb_corpora_are_planned_as_float32_shards():
     rows = [PlanRow("SciFact", "default", "test", 300, 5183, 5483, 1, "local")]
-    assert estimate(rows, 384)["shard_disk_gb"] == pytest.approx(5183 * 384 * 4 / 1e9)
-    assert estimate(rows, 384, "float16")["shard_disk_gb"] == pytest.approx(5183 * 384 * 2 / 1e9)
+    assert estimate(rows, 384, None)["shard_disk_gb"] == pytest.approx(5183 * 384 * 4 / 1e9)
+    assert estimate(rows, 384, None, "float16")["shard_disk_gb"] == pytest.approx(5183 * 384 * 2 / 1e9)
 
 
 def test_cpu_estimate_scales_with_the_models_shape(minilm_dir):
@@ -68,3 +75,24 @@ def test_cpu_estimate_scales_with_the_models_shape(minilm_dir):
     small, base = (compose_run_config([f"model={m}"]).model for m in ("small", "base"))
     assert cpu_minutes(rows, small, cores=2) == pytest.approx(2 * cpu_minutes(rows, minilm, cores=2))
     assert cpu_minutes(rows, base, cores=4) == pytest.approx(2 * cpu_minutes(rows, small, cores=2))
+
+
+def test_gpu_rates_come_from_the_bench_gpu_report_but_never_a_smoke_run(tmp_path, monkeypatch):
+    import json
+
+    import evaluation.gpu_rates as gpu_rates
+
+    report = tmp_path / "gpu-latest.json"
+    report.write_text(json.dumps({"gpu": "NVIDIA H200", "smoke": False,
+                                  "plan_rates": {"small": 20000.0, "base": 10000.0, "large": 3600.0}}))
+    monkeypatch.setattr(gpu_rates, "PROJECT_FILE", report)
+    rates = load_gpu_rates(None)
+    assert (rates.gpu, rates.passages_per_s) == ("NVIDIA H200", {384: 20000.0, 768: 10000.0, 1024: 3600.0})
+    assert rates.rate(2048) == 3600.0  # an unmeasured size gets the slowest rate
+    rows = [PlanRow("MIRACLRetrieval", "sw", "dev", 0, 7_200_000, 7_200_000, 1, "local")]
+    assert estimate(rows, 384, rates)["gpu_hours"] == 7_200_000 / 20000 / 3600  # 0.1 h
+    report.write_text(json.dumps({"gpu": "cpu", "smoke": True, "plan_rates": {"small": 5.0}}))
+    assert parse_rates(report) is None and load_gpu_rates(None) is None
+    assert estimate(rows, 384, None)["gpu_hours"] is None
+    monkeypatch.setenv("ME5_EVAL_GPU_RATES", str(tmp_path / "missing.json"))
+    assert load_gpu_rates(None) is None

@@ -56,6 +56,41 @@ def test_equals_brute_force_with_ties(backend, n_shards, extra_bytes):
     assert got_d == want_d
 
 
+@pytest.mark.parametrize("n_shards", [1, 3])
+@pytest.mark.parametrize("extra_bytes", [2_000, 20_000, 10_000_000])
+@pytest.mark.parametrize("quantize", [True, False])
+def test_torch_on_a_device_gives_faiss_rankings_with_ties(n_shards, extra_bytes, quantize):
+    """The merge-side search on a GPU (here the CPU device: the same code path, blocks copied as stored and converted
+    on the device, scores and top-k kept there) ranks exactly as faiss, ties (docid descending) included."""
+    rng = np.random.default_rng(7)
+    make = (lambda n, d: quantized(rng, n, d)) if quantize else (
+        lambda n, d: rng.standard_normal((n, d)).astype(np.float32))
+    corpus, q = make(500, 16), make(30, 16)
+    docids = [f"doc{i}" for i in rng.permutation(500)]
+    shards = split(corpus, docids, n_shards)
+    want_s, want_d = exact_topk(q, shards, 10, chunk(extra_bytes, "faiss"), "faiss")
+    got_s, got_d = exact_topk(q, shards, 10, chunk(extra_bytes, "torch"), "torch", device="cpu")
+    assert got_d == want_d
+    np.testing.assert_allclose(got_s, want_s, rtol=1e-6)  # float32 sums in another order: last bit
+    if quantize:  # exact products: the same bits, and brute force's order
+        np.testing.assert_array_equal(got_s, want_s)
+        assert got_d == brute_force(q, corpus, docids, 10)[1]
+
+
+def test_auto_backend_is_faiss_on_cpu_and_torch_on_cuda(monkeypatch):
+    from evaluation.search import resolve_backend
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert resolve_backend("auto", "auto") == resolve_backend("auto", "cpu") == ("faiss", None)
+    assert resolve_backend("torch", "cpu") == ("torch", "cpu")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert resolve_backend("auto", "auto") == ("torch", "cuda")
+    assert resolve_backend("auto", "cuda:1") == ("torch", "cuda:1")
+    assert resolve_backend("faiss", "auto") == ("faiss", None)
+    with pytest.raises(ValueError, match="needs backend='torch'"):
+        resolve_backend("faiss", "cuda")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_all_equal_scores_keep_largest_docids(backend):
     corpus = np.ones((50, 8), np.float32)

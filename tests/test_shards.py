@@ -15,8 +15,9 @@ import pytest
 from evaluation import shards
 from evaluation.shards import ShardKey, load_shard, shard_paths, shard_plan, write_shard
 
-N_DOCS, N_SHARDS, DIM = 10, 3, 8
-KEY = ShardKey("fp-abc", "paper", "passage: ", 512, True, "MIRACLRetrieval", "sw", "dev", N_DOCS, N_SHARDS)
+N_DOCS, N_SHARDS, DIM, BLOCK_ROWS = 10, 3, 8, 1
+KEY = ShardKey("fp-abc", "paper", "passage: ", 512, True, "MIRACLRetrieval", "sw", "dev", BLOCK_ROWS, N_DOCS,
+               N_SHARDS)
 DOCIDS = [f"d{i}" for i in range(N_DOCS)]
 
 
@@ -29,19 +30,30 @@ def emb(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
 
 
-@pytest.mark.parametrize("n_docs,n_shards", [(10, 3), (9, 3), (0, 2), (2, 5), (1, 1), (1000, 7)])
-def test_plan_balanced_contiguous(n_docs, n_shards):
-    plan = shard_plan(n_docs, n_shards)
+@pytest.mark.parametrize("n_docs,n_shards,block_rows",
+                         [(10, 3, 1), (9, 3, 1), (0, 2, 4), (2, 5, 1), (1, 1, 4), (1000, 7, 1), (1000, 7, 64),
+                          (10, 3, 4), (4096 * 5 + 17, 4, 4096)])
+def test_plan_is_balanced_contiguous_whole_blocks(n_docs, n_shards, block_rows):
+    plan = shard_plan(n_docs, n_shards, block_rows)
     assert len(plan) == n_shards and [r.index for r in plan] == list(range(n_shards))
     assert plan[0].start == 0 and plan[-1].end == n_docs
     assert all(a.end == b.start for a, b in zip(plan, plan[1:], strict=False))
-    sizes = [r.size for r in plan]
-    assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+    assert all(r.start % block_rows == 0 for r in plan)  # every shard starts on a block boundary
+    blocks = [-(-r.size // block_rows) for r in plan]
+    assert max(blocks) - min(blocks) <= 1 and blocks == sorted(blocks, reverse=True)
+
+
+def test_plan_by_hand():
+    assert [r[1:] for r in shard_plan(10, 3, 4)] == [(0, 4), (4, 8), (8, 10)]
+    assert [r[1:] for r in shard_plan(10, 2, 4)] == [(0, 8), (8, 10)]  # 3 blocks: 2 + 1
+    assert [r[1:] for r in shard_plan(5, 3, 4)] == [(0, 4), (4, 5), (5, 5)]  # 2 blocks: the third shard is empty
 
 
 def test_plan_rejects_bad_input():
     with pytest.raises(ValueError):
-        shard_plan(10, 0)
+        shard_plan(10, 0, 4)
+    with pytest.raises(ValueError):
+        shard_plan(10, 2, 0)
     with pytest.raises(ValueError):
         KEY.range(N_SHARDS)
 
@@ -66,7 +78,8 @@ def test_empty_shard_round_trip(tmp_path):
 def test_missing_and_other_key_are_misses(tmp_path):
     assert load_shard(tmp_path, KEY, 1, shard_docs(1)) is None
     write_shard(tmp_path, KEY, 1, shard_docs(1), emb(3))
-    others = [{"model_fingerprint": "fp-xyz"}, {"protocol": "mteb"}, {"max_length": 256}, {"prompt": ""}]
+    others = [{"model_fingerprint": "fp-xyz"}, {"protocol": "mteb"}, {"max_length": 256}, {"prompt": ""},
+              {"block_rows": 2}]
     for other in (replace(KEY, **change) for change in others):
         assert other.directory(tmp_path) != KEY.directory(tmp_path)  # changed configs never collide
         assert load_shard(tmp_path, other, 1, shard_docs(1)) is None
@@ -174,8 +187,8 @@ def test_concurrent_writers_leave_one_valid_shard(tmp_path):
 
 def test_the_corpus_digest_is_part_of_the_key_and_older_keys_keep_theirs():
     fields = {"model_fingerprint": "fp-abc", "protocol": "paper", "prompt": "passage: ", "max_length": 512,
-              "normalize": True, "task": "MIRACLRetrieval", "subset": "sw", "split": "dev", "n_docs": N_DOCS,
-              "n_shards": N_SHARDS, "dtype": "float16"}
+              "normalize": True, "task": "MIRACLRetrieval", "subset": "sw", "split": "dev", "block_rows": BLOCK_ROWS,
+              "n_docs": N_DOCS, "n_shards": N_SHARDS, "dtype": "float16"}
     before = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]  # keys without a corpus
     assert KEY.digest() == before
     edited = [replace(KEY, corpus=f"sha256:{c * 64}").digest() for c in "ab"]

@@ -37,7 +37,7 @@ class HashingEncoder:
     def model_fingerprint(self) -> str:
         return "hashing-stub"
 
-    def encode_formatted(self, texts, *, normalize, batch_size, fixed_padding=False, **kwargs) -> np.ndarray:
+    def encode_formatted(self, texts, *, normalize, batch_size, block_rows=None, **kwargs) -> np.ndarray:
         out = np.zeros((len(texts), DIM), np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
@@ -55,7 +55,7 @@ def context(tmp_path, *overrides) -> tuple[TaskContext, object]:
 
 def test_retrieval_scores_equal_pytrec_eval_on_the_run_file_it_wrote(mini_scifact, tmp_path):
     ctx, spec = context(tmp_path, "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={mini_scifact}",
-                        "shards=2")
+                        "shards=2", "block_rows=16")
     scores = evaluate_spec(ctx, spec)["default"]
     details = ctx.details(spec)
     run = read_run(details / "default.run.trec")

@@ -1,20 +1,29 @@
-"""Length-sorted batches: tokenise once, sort by token count, pad each batch to a multiple of 8 (on CUDA).
+"""Block batches: texts cut into fixed blocks, each tokenised, sorted by token count and batched on its own.
 
 Sorting longest first keeps padding small (the authors pad every batch with pad_to_multiple_of=8 but do not
-sort) and makes an out-of-memory batch size fail on the first batch instead of hours in. Batches are collated
-(padding, tensors, pinned memory) in a background thread so the accelerator does not wait on the CPU.
+sort) and makes an out-of-memory batch size fail on the first batch instead of hours in. Sorting within blocks of
+16k texts (RunConfig.block_rows) pads within a few percent of a global sort up to batch 512, and because the
+blocks are fixed (rows ``k*block_rows ..`` of the corpus) and a corpus shard is a range of whole blocks
+(evaluation/shards.py), 1, 2 or 64 shards run exactly the same batches: the same vectors on CPU and GPU alike.
+Blocks are tokenised by a pool of threads ahead of the model, and batches collated (padding, tensors, pinned
+memory) in one more thread, so the accelerator does not wait on the CPU.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from evaluation.errors import ConfigError
 
 PAD_MULTIPLE = 8
 _TOKENIZE_CHUNK = 4096  # texts per tokenizer call: big enough for the Rust tokenizer's threads
@@ -76,29 +85,29 @@ def padded_width(n, max_length: int, multiple: int = PAD_MULTIPLE):
     return np.minimum(-(-n // multiple) * multiple, np.maximum(n, max_length))
 
 
-def length_sorted_batches(
-    lengths: np.ndarray, batch_size: int, max_length: int | None = None, multiple: int = PAD_MULTIPLE
-) -> list[np.ndarray]:
-    """Indices grouped into batches, longest first; stable, so equal lengths keep input order.
-
-    With ``max_length`` a batch never mixes texts of different padded widths (``collate``'s width of the text
-    alone, with the same ``multiple``), so each text is padded the same whatever else is encoded with it and its
-    embedding is the same bit for bit: a corpus encoded in 1, 2 or 64 shards gives identical vectors.
-    """
+def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Indices grouped into batches of ``batch_size``, longest first; stable, so equal lengths keep input order."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = np.argsort(-lengths, kind="stable")
-    if max_length is None:
-        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    widths = padded_width(lengths[order], max_length, multiple)
-    groups = np.split(order, np.flatnonzero(np.diff(widths)) + 1)
-    return [g[i : i + batch_size] for g in groups for i in range(0, len(g), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def block_batches(lengths: np.ndarray, batch_size: int, block_rows: int) -> list[np.ndarray]:
+    """The batches of texts ``0..len(lengths)`` that start on a block boundary: each block of ``block_rows`` texts is
+    length-sorted and batched on its own, so no batch depends on what lies outside its block."""
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+    return [start + b for start in range(0, len(lengths), block_rows)
+            for b in length_sorted_batches(lengths[start : start + block_rows], batch_size)]
 
 
 def collate(
-    tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: int, pin: bool, multiple: int = PAD_MULTIPLE
+    tokens: TokenizedTexts, index: np.ndarray, pad_id: int, max_length: int, pin: bool, multiple: int = PAD_MULTIPLE,
+    offset: int = 0,
 ) -> Batch:
-    """Right-padded batch, padded up to a multiple of ``multiple`` (never past max(longest, max_length))."""
+    """Right-padded batch, padded up to a multiple of ``multiple`` (never past max(longest, max_length)); its
+    ``index`` is shifted by ``offset`` (the position of ``tokens``' first text among all texts)."""
     lengths = tokens.lengths[index]
     width = int(padded_width(int(lengths.max()), max_length, multiple))
     input_ids = np.full((len(index), width), pad_id, np.int64)
@@ -109,7 +118,59 @@ def collate(
     ids_t, mask_t = torch.from_numpy(input_ids), torch.from_numpy(mask)
     if pin:
         ids_t, mask_t = ids_t.pin_memory(), mask_t.pin_memory()
-    return Batch(index=index, input_ids=ids_t, attention_mask=mask_t)
+    return Batch(index=index + offset, input_ids=ids_t, attention_mask=mask_t)
+
+
+def tokenizer_threads(default: int | None = None) -> int:
+    """Tokeniser threads per process: ``ME5_EVAL_TOKENIZER_THREADS`` (the gpus launcher sets it per worker), else
+    ``default``, else half the cores (at most 8; the fast tokenizer releases the GIL)."""
+    value = os.environ.get("ME5_EVAL_TOKENIZER_THREADS")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"ME5_EVAL_TOKENIZER_THREADS={value!r}: give a whole number >= 1, or unset it")
+        return int(value)
+    return default or max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+@dataclass
+class StreamStats:
+    """What a batch stream ran: batches, real and padded tokens (the padding a benchmark reports)."""
+
+    batches: int = 0
+    real_tokens: int = 0
+    padded_tokens: int = 0
+
+
+def block_stream(
+    tokenizer, texts: list[str], *, block_rows: int, batch_size: int, max_length: int, pin: bool,
+    multiple: int = PAD_MULTIPLE, threads: int = 1, stats: StreamStats | None = None,
+) -> Iterator[Batch]:
+    """Every batch of ``block_batches`` over ``texts``, collated, in order (``Batch.index`` counts from texts[0]).
+
+    Blocks are tokenised by ``threads`` threads, ``threads + 1`` blocks ahead of the one being batched; batches are
+    collated in another thread two ahead of the consumer (``prefetch``)."""
+    starts = list(range(0, len(texts), block_rows))
+    pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="me5-tokenize")
+
+    def batches() -> Iterator[Batch]:
+        ahead: deque = deque()
+        for k, start in enumerate(starts):
+            while len(ahead) < threads + 1 and k + len(ahead) < len(starts):
+                s = starts[k + len(ahead)]
+                ahead.append(pool.submit(tokenize, tokenizer, texts[s : s + block_rows], max_length))
+            tokens = ahead.popleft().result()
+            for index in block_batches(tokens.lengths, batch_size, block_rows):
+                batch = collate(tokens, index, tokenizer.pad_token_id, max_length, pin, multiple, offset=start)
+                if stats is not None:
+                    stats.batches += 1
+                    stats.real_tokens += int(batch.attention_mask.sum())
+                    stats.padded_tokens += batch.input_ids.numel()
+                yield batch
+
+    try:
+        yield from prefetch(batches)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def prefetch_batches(
@@ -122,7 +183,12 @@ def prefetch_batches(
     depth: int = 2,
     multiple: int = PAD_MULTIPLE,
 ) -> Iterator[Batch]:
-    """Collate batches in a background thread, `depth` ahead of the consumer.
+    """``batches`` of ``tokens`` collated in a background thread, ``depth`` ahead of the consumer."""
+    return prefetch(lambda: (collate(tokens, index, pad_id, max_length, pin, multiple) for index in batches), depth)
+
+
+def prefetch(make_items: Callable[[], Iterable], depth: int = 2) -> Iterator:
+    """The items of ``make_items()``, produced in a background thread ``depth`` ahead of the consumer.
 
     An exception in the thread is re-raised in the consumer; a consumer that stops early (an exception in
     the forward pass) stops the thread through `stop`.
@@ -133,10 +199,10 @@ def prefetch_batches(
 
     def produce() -> None:
         try:
-            for index in batches:
+            for item in make_items():
                 if stop.is_set():
                     return
-                _put(q, collate(tokens, index, pad_id, max_length, pin, multiple), stop)
+                _put(q, item, stop)
             _put(q, done, stop)
         except BaseException as e:  # handed to the consumer, which re-raises it
             _put(q, e, stop)

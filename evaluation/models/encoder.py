@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from evaluation.errors import ConfigError
-from evaluation.models.batching import length_sorted_batches, pad_multiple, prefetch_batches, tokenize
+from evaluation.models.batching import StreamStats, block_stream, pad_multiple, tokenizer_threads
 from evaluation.models.pooling import POOLINGS, pool
 
 if TYPE_CHECKING:
@@ -28,8 +27,8 @@ if TYPE_CHECKING:
     from evaluation.config import ModelConfig
 
 DEFAULT_BATCH_SIZE = 64  # the authors' 64 per GPU
-# Texts per tokenisation chunk: sorting within 16k texts pads as little as sorting everything (256 batches of 64
-# per chunk), and the next chunk's tokenisation overlaps this one's forward passes.
+# Texts per block outside corpus shards: sorting within 16k texts pads as little as sorting everything (256 batches
+# of 64 per block), and the next blocks' tokenisation overlaps this one's forward passes.
 TOKENIZE_CHUNK_TEXTS = 16384
 
 
@@ -53,67 +52,37 @@ class E5Encoder:
         self.device, self.dtype, self.protocol = device, dtype, protocol
         self.dim = check_dim(int(model.config.hidden_size), model_cfg)  # mean/cls pooling keep the hidden size
         self._fingerprint = fingerprint
-        self.last_stats: dict[str, float] = {}  # texts, unique, tokenize_s, encode_s (whole call) of the last call
+        self.last_stats: dict[str, float] = {}  # texts, unique, encode_s, batches, tokens... of the last call
 
     def encode_formatted(
         self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True,
-        fixed_padding: bool = False,
+        block_rows: int | None = None,
     ) -> np.ndarray:
-        """Embeddings of texts exactly as given (no prompts). Identical texts are encoded once.
+        """Embeddings of texts exactly as given (no prompts).
 
-        Texts are tokenised and length-sorted in chunks of TOKENIZE_CHUNK_TEXTS; the next chunk is tokenised while
-        the current one is encoded. fixed_padding: batch only texts of the same padded width, so a text's vector
-        does not depend on the other texts of the call (corpus shards: 1, 2 or 64 shards give the same bits)."""
-        unique, inverse = _dedupe(texts)
+        Texts are cut into blocks, each length-sorted and batched on its own, tokenised by a thread pool while the
+        model runs (``batching.block_stream``). block_rows=None: identical texts are encoded once, in blocks of
+        TOKENIZE_CHUNK_TEXTS. block_rows=N (a corpus shard, which starts on a block boundary): every text, in blocks
+        of N, so each batch, and with it each vector, is the same for 1, 2 or 64 shards."""
+        if block_rows is None:
+            unique, inverse, rows = *_dedupe(texts), TOKENIZE_CHUNK_TEXTS
+        else:
+            unique, inverse, rows = texts, None, block_rows
         t0 = time.perf_counter()
         out = np.zeros((len(unique), self.dim), np.float32)
-        chunks = [unique[s : s + TOKENIZE_CHUNK_TEXTS] for s in range(0, len(unique), TOKENIZE_CHUNK_TEXTS)]
-        tokenize_s = 0.0
-
-        def tokenize_timed(chunk: list[str]):
-            start = time.perf_counter()
-            return tokenize(self.tokenizer, chunk, self.cfg.max_length), time.perf_counter() - start
-
-        # The next chunk is tokenised in a background thread while this one runs through the model (the Rust
-        # tokenizer releases the GIL): on a GPU, tokenising first and encoding after would add the two times.
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="me5-tokenize") as pool,
-            tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar,
-        ):
-            future = pool.submit(tokenize_timed, chunks[0]) if chunks else None
-            start = 0
-            for k in range(len(chunks)):
-                tokens, seconds = future.result()
-                tokenize_s += seconds
-                if k + 1 < len(chunks):
-                    future = pool.submit(tokenize_timed, chunks[k + 1])
-                out[start : start + len(tokens)] = self._encode_chunk(tokens, batch_size, normalize, bar, fixed_padding)
-                start += len(tokens)
-        total = time.perf_counter() - t0
-        self.last_stats = dict(texts=len(texts), unique=len(unique), tokenize_s=tokenize_s, encode_s=total)
-        return out[inverse]
-
-    def _encode_tokens(
-        self, tokens, batch_size: int, normalize: bool, show_progress: bool, fixed_padding: bool = False
-    ) -> np.ndarray:
-        """[len(tokens), dim] in input order; batches run longest first."""
-        with tqdm(total=len(tokens), unit="text", desc="encoding", disable=not show_progress) as bar:
-            return self._encode_chunk(tokens, batch_size, normalize, bar, fixed_padding)
-
-    def _encode_chunk(self, tokens, batch_size: int, normalize: bool, bar, fixed_padding: bool) -> np.ndarray:
-        out = np.zeros((len(tokens), self.dim), np.float32)
-        multiple = pad_multiple(self.device)  # 8 for CUDA's tensor cores; on CPU padding is only extra work
-        batches = length_sorted_batches(
-            tokens.lengths, batch_size, self.cfg.max_length if fixed_padding else None, multiple=multiple
+        stats, threads = StreamStats(), tokenizer_threads()
+        stream = block_stream(
+            self.tokenizer, unique, block_rows=rows, batch_size=batch_size, max_length=self.cfg.max_length,
+            pin=self.device.type == "cuda", multiple=pad_multiple(self.device), threads=threads, stats=stats,
         )
-        stream = prefetch_batches(
-            tokens,
-            batches,
-            pad_id=self.tokenizer.pad_token_id,
-            max_length=self.cfg.max_length,
-            pin=self.device.type == "cuda",
-            multiple=multiple,
-        )
+        with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
+            self._run(stream, out, normalize, bar)
+        self.last_stats = dict(texts=len(texts), unique=len(unique), encode_s=time.perf_counter() - t0, threads=threads,
+                               batches=stats.batches, real_tokens=stats.real_tokens, padded_tokens=stats.padded_tokens)
+        return out if inverse is None else out[inverse]
+
+    def _run(self, stream, out: np.ndarray, normalize: bool, bar) -> None:
+        """Every batch of ``stream`` through the model, its vectors stored at ``out[batch.index]``."""
         pending = None  # (index, embeddings still on the device) of the previous batch
         for batch in stream:
             emb = self._forward(batch.input_ids, batch.attention_mask, normalize)
@@ -124,7 +93,6 @@ class E5Encoder:
             pending = (batch.index, emb)
         if pending is not None:
             _store(out, *pending, bar)
-        return out
 
     @torch.inference_mode()
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, normalize: bool) -> torch.Tensor:

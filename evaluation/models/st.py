@@ -187,34 +187,30 @@ class StEncoder:
         self.last_stats: dict[str, float] = {}
 
     def encode_formatted(self, texts: list[str], *, normalize: bool, batch_size: int = 64,
-                         show_progress: bool = True, fixed_padding: bool = False) -> np.ndarray:
-        """Embeddings of texts as given. normalize=True L2-normalises (a Normalize module already does);
-        fixed_padding: encode texts of one token length together (no padding), so a text's vector depends on
-        the other texts of the call (corpus shards) only through float rounding (~1e-7; our own encoder: none)."""
+                         show_progress: bool = True, block_rows: int | None = None) -> np.ndarray:
+        """Embeddings of texts as given. normalize=True L2-normalises (a Normalize module already does).
+        block_rows=N (a corpus shard, which starts on a block boundary): every text, one sentence-transformers call
+        per block of N (it sorts and batches each call by length), so 1, 2 or 64 shards run the same batches."""
         from tqdm.auto import tqdm  # deferred with the rest of the encoder stack
 
-        unique, inverse = _dedupe(texts)
+        if block_rows is None:
+            unique, inverse = _dedupe(texts)
+            order = np.argsort([-len(t) for t in unique], kind="stable")
+            step = batch_size * _PIECE_BATCHES
+            pieces = [order[i:i + step] for i in range(0, len(order), step)]
+        else:
+            unique, inverse = texts, None
+            pieces = [np.arange(s, min(s + block_rows, len(texts))) for s in range(0, len(texts), block_rows)]
         out = np.zeros((len(unique), self.dim), np.float32)
         with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
-            for piece in self._pieces(unique, batch_size, fixed_padding):
+            for piece in pieces:
                 with self._autocast():
                     emb = self.model.encode([unique[i] for i in piece], batch_size=batch_size, convert_to_numpy=True,
                                             show_progress_bar=False, normalize_embeddings=normalize)
                 out[piece] = np.asarray(emb, dtype=np.float32)
                 bar.update(len(piece))
         self.last_stats = dict(texts=len(texts), unique=len(unique))
-        return out[inverse]
-
-    def _pieces(self, texts: list[str], batch_size: int, fixed_padding: bool) -> list[np.ndarray]:
-        if fixed_padding:
-            ids = self.tokenizer(texts, truncation=True, max_length=self.cfg.max_length)["input_ids"]
-            lengths = np.array([len(x) for x in ids])
-            order = np.argsort(-lengths, kind="stable")
-            groups = np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1)
-        else:
-            groups = [np.argsort([-len(t) for t in texts], kind="stable")]
-        step = batch_size * _PIECE_BATCHES
-        return [g[i:i + step] for g in groups for i in range(0, len(g), step)]
+        return out if inverse is None else out[inverse]
 
     def _autocast(self):
         import contextlib

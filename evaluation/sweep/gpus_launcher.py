@@ -51,6 +51,20 @@ def register_gpus_launcher() -> None:
                                  provider="me5-eval")
 
 
+def worker_threads(n_workers: int, on_gpus: bool, cpus: int | None = None) -> dict[str, str]:
+    """Thread caps for each of ``n_workers`` worker processes sharing the node's cores: on GPUs, tokeniser threads
+    (the cores less two per worker for its forward loop and collation thread); on CPU, torch threads, and one
+    tokeniser thread (the forward pass is what needs the cores). A user's ME5_EVAL_TOKENIZER_THREADS wins.
+    RAYON_NUM_THREADS caps the Rust tokenizer's own pool, which would otherwise take every core in every worker."""
+    per_worker = (cpus or os.cpu_count() or 1) // n_workers
+    tokenizer = os.environ.get("ME5_EVAL_TOKENIZER_THREADS") or str(max(1, per_worker - 2) if on_gpus else 1)
+    env = {"ME5_EVAL_TOKENIZER_THREADS": tokenizer, "RAYON_NUM_THREADS": str(max(1, per_worker - 2 if on_gpus
+                                                                                   else per_worker))}
+    if not on_gpus:
+        env["ME5_EVAL_TORCH_THREADS"] = str(max(1, per_worker))
+    return env
+
+
 def visible_gpus() -> list[str]:
     """Device ids to pin workers to (CUDA_VISIBLE_DEVICES entries, or 0..n-1); [] without CUDA."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -102,13 +116,10 @@ class GpusLauncher(Launcher):
     def _start_workers(self, n: int, gpus: list[str], payload: bytes, state: Path) -> list:
         ctx = multiprocessing.get_context(self.start_method)
         procs = []
-        cpus = os.cpu_count() or 1
         for w in range(n):
-            env = {"ME5_EVAL_WORKER": str(w)}
+            env = {"ME5_EVAL_WORKER": str(w), **worker_threads(n, bool(gpus))}
             if gpus:
                 env["CUDA_VISIBLE_DEVICES"] = gpus[w % len(gpus)]
-            else:
-                env["ME5_EVAL_TORCH_THREADS"] = str(max(1, cpus // n))
             p = ctx.Process(target=_gpus_worker, args=(payload, str(state), env), name=f"me5-gpus-worker-{w}")
             p.start()
             procs.append(p)

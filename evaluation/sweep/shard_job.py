@@ -42,7 +42,7 @@ def shard_corpus(cfg: RunConfig, spec: TaskSpec, subset: str, hub_tasks: dict) -
         path, id_key = local
         n_docs = corpus_count(path, cfg.cache.dir)
         require_documents(n_docs, f"{spec.name}/{subset} ({path})")
-        rng = shard_plan(n_docs, cfg.shards)[cfg.shard_index]
+        rng = shard_plan(n_docs, cfg.shards, cfg.block_rows)[cfg.shard_index]
         return read_corpus_window(path, id_key, n_docs, rng.start, rng.end)
     data = retrieval_subset(cfg, spec, subset, hub_tasks)
     check_retrieval_data(spec, subset, data)

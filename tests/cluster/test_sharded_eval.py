@@ -29,6 +29,8 @@ pytestmark = pytest.mark.slow  # real-model runs; the Slurm/Ray ones are also ma
 FULL = os.environ.get("ME5_EVAL_FULL_SCIFACT") == "1"
 MINILM_DIR = "sentence-transformers__all-MiniLM-L6-v2/8b3219a92973c328a8e22fadcfa821b5dc75636a"
 SWEEP_TIMEOUT_S = "1800" if FULL else "300"  # ME5_EVAL_SWEEP_TIMEOUT_S: the driver kills a sweep past this
+# Blocks small enough that 4 shards each get one (64 docs) or more (5,183): a shard is a range of whole blocks.
+BLOCKS = ["block_rows=1024" if FULL else "block_rows=16"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def scifact(data_root, mini_scifact) -> Path:
 
 def overrides(corpus: Path, base: Path, *extra: str) -> list[str]:
     return ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={corpus}",
-            f"output.dir={base / 'out'}", f"cache.dir={base / 'cache'}", *extra]
+            f"output.dir={base / 'out'}", f"cache.dir={base / 'cache'}", *BLOCKS, *extra]
 
 
 def outputs(base: Path, out: str = "out") -> tuple[float, bytes]:

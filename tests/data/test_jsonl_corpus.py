@@ -21,7 +21,7 @@ def test_a_window_holds_exactly_its_shard_of_a_beir_corpus(data_root, tmp_path):
     full = read_beir_corpus(path)
     n = corpus_count(path, str(tmp_path))
     assert n == len(full) == 5183  # SciFact's corpus (BEIR)
-    for rng in shard_plan(n, 3):
+    for rng in shard_plan(n, 3, 1000):
         win = read_corpus_window(path, "_id", n, rng.start, rng.end)
         assert len(win) == n
         assert win.ids[rng.start : rng.end] == full.ids[rng.start : rng.end]

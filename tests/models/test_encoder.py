@@ -56,20 +56,30 @@ def test_cpu_batches_are_padded_to_their_longest_text_only(minilm_encoder, monke
     assert any(width % 8 for width, _ in widths)
 
 
-def test_chunked_tokenisation_overlapping_the_forward_gives_the_same_vectors(minilm_encoder, monkeypatch):
-    """Chunks of texts are tokenised in a background thread while the previous chunk encodes (for the GPU)."""
+def test_blocks_tokenised_ahead_of_the_forward_give_the_same_vectors(minilm_encoder, monkeypatch):
+    """Blocks of texts are tokenised in a thread pool while earlier blocks encode (for the GPU)."""
     import evaluation.models.encoder as encoder_module
 
     whole = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False)
-    fixed = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False,
-                                            fixed_padding=True)
     monkeypatch.setattr(encoder_module, "TOKENIZE_CHUNK_TEXTS", 3)
+    monkeypatch.setenv("ME5_EVAL_TOKENIZER_THREADS", "2")
     chunked = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False)
-    assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1 and minilm_encoder.last_stats["tokenize_s"] > 0
+    assert minilm_encoder.last_stats["unique"] == len(TEXTS) - 1 and minilm_encoder.last_stats["batches"] == 5
     assert np.abs(chunked - whole).max() < 1e-5 and np.array_equal(chunked[0], chunked[4])
-    fixed_chunked = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False,
-                                                    fixed_padding=True)
-    assert np.array_equal(fixed_chunked, fixed)  # a text's width is its own: the same bits whatever the chunking
+
+
+@pytest.mark.parametrize("n_shards", [2, 3])
+def test_a_corpus_shard_of_whole_blocks_encodes_to_the_same_bits_as_the_whole_corpus(minilm_encoder, n_shards):
+    """Corpus shards (block_rows): each block is batched on its own, so a shard encoded alone gives the bits the
+    one-shard run gives, and duplicates are encoded as they come (no dedupe across a shard)."""
+    from evaluation.shards import shard_plan
+
+    whole = minilm_encoder.encode_formatted(TEXTS, normalize=True, batch_size=2, show_progress=False, block_rows=2)
+    assert minilm_encoder.last_stats["unique"] == len(TEXTS) and minilm_encoder.last_stats["batches"] == 5
+    parts = [minilm_encoder.encode_formatted(TEXTS[r.start : r.end], normalize=True, batch_size=2,
+                                             show_progress=False, block_rows=2)
+             for r in shard_plan(len(TEXTS), n_shards, 2)]
+    assert np.array_equal(np.concatenate(parts), whole)
 
 
 def test_identical_texts_are_encoded_once(minilm_encoder):

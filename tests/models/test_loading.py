@@ -113,7 +113,7 @@ def test_another_revision_or_max_length_gives_another_shard_key():
     def key(**changes):
         cfg = replace(ModelConfig(name="intfloat/multilingual-e5-small", revision="fd1525a", dim=384), **changes)
         return ShardKey(predicted_fingerprint(cfg, "cpu"), "paper", "passage: ", cfg.max_length, True,
-                        "MIRACLRetrieval", "sw", "dev", 10, 2)
+                        "MIRACLRetrieval", "sw", "dev", 4096, 10, 2)
 
     base = key()
     assert key(revision="0123abc").digest() != base.digest()

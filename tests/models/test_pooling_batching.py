@@ -6,8 +6,20 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.models.batching import collate, length_sorted_batches, pad_multiple, prefetch_batches, tokenize
+from evaluation.config import RunConfig
+from evaluation.models.batching import (
+    StreamStats,
+    block_batches,
+    block_stream,
+    collate,
+    length_sorted_batches,
+    pad_multiple,
+    padded_width,
+    prefetch_batches,
+    tokenize,
+)
 from evaluation.models.pooling import cls_pool, mean_pool, pool
+from evaluation.shards import shard_plan
 
 
 def test_mean_pool_by_hand():
@@ -39,6 +51,8 @@ def test_batches_are_longest_first_and_stable():
 
 class _Tok:
     """Stand-in tokenizer: one id per character, [CLS]=101 ... [SEP]=102, truncated."""
+
+    pad_token_id = 0
 
     def __call__(self, texts, truncation, max_length, **kwargs):
         return {"input_ids": [([101] + [ord(c) for c in t] + [102])[:max_length] for t in texts]}
@@ -86,17 +100,67 @@ def test_collate_with_multiple_1_pads_to_the_longest_only():
     assert got[0].input_ids.shape == (2, 12)
 
 
-def test_fixed_width_groups_follow_the_multiple():
-    lengths = np.array([3, 9, 3, 7, 9, 1])
-    assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
-    by_length = length_sorted_batches(lengths, 4, max_length=512, multiple=1)
-    assert [b.tolist() for b in by_length] == [[1, 4], [3], [0, 2], [5]]
+def test_block_batches_by_hand():
+    lengths = np.array([3, 9, 3, 7, 9, 1, 5])
+    # blocks [0:4] and [4:7], each sorted longest first (stable) and cut into batches of 3
+    assert [b.tolist() for b in block_batches(lengths, 3, 4)] == [[1, 3, 0], [2], [4, 6, 5]]
+    one_block = [b.tolist() for b in length_sorted_batches(lengths, 3)]
+    assert [b.tolist() for b in block_batches(lengths, 3, 100)] == one_block
+    with pytest.raises(ValueError):
+        block_batches(lengths, 3, 0)
 
 
-def test_fixed_padding_batches_never_mix_padded_widths():
-    """What makes 1, 2 and 4 shards give the same vectors: a text is padded to its own width (multiple of 8)."""
-    lengths = np.array([3, 9, 3, 7, 9, 1])
-    assert [b.tolist() for b in length_sorted_batches(lengths, 4)] == [[1, 4, 3, 0], [2, 5]]
-    assert [b.tolist() for b in length_sorted_batches(lengths, 4, max_length=512)] == [[1, 4], [3, 0, 2, 5]]
-    # at max_length the width is max_length itself, not the next multiple of 8
-    assert [b.tolist() for b in length_sorted_batches(np.array([10, 12, 9]), 8, max_length=10)] == [[1], [0, 2]]
+@pytest.mark.parametrize("n_shards", [1, 2, 3, 4, 64])
+def test_every_shard_count_runs_the_same_batch_list(n_shards):
+    """What makes 1, 2, 4 or 64 shards give the same vectors: shard i's batches (rows counted from its first row,
+    as the encoder sees them) shifted by its start are exactly the one-shard batches, in the same order."""
+    lengths = np.random.default_rng(0).integers(1, 512, 5000)
+    whole = [b.tolist() for b in block_batches(lengths, 64, 256)]
+    sharded = [(rng.start + b).tolist() for rng in shard_plan(len(lengths), n_shards, 256)
+               for b in block_batches(lengths[rng.start : rng.end], 64, 256)]
+    assert sharded == whole
+
+
+def _miracl_like_lengths(n: int) -> np.ndarray:
+    """Token counts shaped like MIRACL passages (median ~100 XLM-R tokens, a long tail cut at 512)."""
+    return np.clip(np.random.default_rng(1).lognormal(np.log(100), 0.7, n).astype(int) + 2, 3, 512)
+
+
+@pytest.mark.parametrize("batch_size,multiple", [(64, 1), (256, 8), (512, 8)])
+def test_block_batches_pad_within_5_percent_of_a_global_sort(batch_size, multiple):
+    """Batches and padded tokens of the default blocks against the bare loop's global length sort (65,536
+    passages); fixed-width batches (the old corpus path) made 436 batches instead of 256 at batch 256 (issue 13)."""
+    lengths = _miracl_like_lengths(65536)
+
+    def padded(batches):
+        return sum(len(b) * int(padded_width(lengths[b].max(), 512, multiple)) for b in batches)
+
+    ours, bare = block_batches(lengths, batch_size, RunConfig.block_rows), length_sorted_batches(lengths, batch_size)
+    assert len(bare) == 65536 // batch_size and len(ours) <= 1.05 * len(bare)
+    assert sorted(np.concatenate(ours).tolist()) == list(range(65536))
+    assert padded(bare) <= padded(ours) <= 1.05 * padded(bare)
+
+
+def test_tokenizer_threads_come_from_the_environment(monkeypatch):
+    from evaluation.errors import ConfigError
+    from evaluation.models.batching import tokenizer_threads
+
+    monkeypatch.setenv("ME5_EVAL_TOKENIZER_THREADS", "6")
+    assert tokenizer_threads() == 6
+    monkeypatch.delenv("ME5_EVAL_TOKENIZER_THREADS")
+    assert tokenizer_threads(3) == 3 and 1 <= tokenizer_threads() <= 8
+    monkeypatch.setenv("ME5_EVAL_TOKENIZER_THREADS", "0")
+    with pytest.raises(ConfigError, match="ME5_EVAL_TOKENIZER_THREADS='0'"):
+        tokenizer_threads()
+
+
+def test_block_stream_yields_every_block_batch_in_order_with_stats():
+    texts = [str(i) * (i % 7 + 1) for i in range(23)]
+    stats = StreamStats()
+    got = list(block_stream(_Tok(), texts, block_rows=10, batch_size=4, max_length=32, pin=False, multiple=1,
+                            threads=2, stats=stats))
+    tokens = tokenize(_Tok(), texts, 32)
+    expected = block_batches(tokens.lengths, 4, 10)
+    assert [b.index.tolist() for b in got] == [b.tolist() for b in expected]
+    assert stats.batches == len(expected) == 7 and stats.real_tokens == int(tokens.lengths.sum())
+    assert stats.padded_tokens == sum(len(b) * int(tokens.lengths[b].max()) for b in expected)

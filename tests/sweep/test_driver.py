@@ -37,7 +37,7 @@ def _receipt(shard: int, fingerprint: str | None = None, status: str = "ok") -> 
 
 def _scifact(corpus, tmp_path, *overrides):
     return _cfg("suite=mteb-en", "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={corpus}",
-                f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}", *overrides)
+                f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}", "block_rows=16", *overrides)
 
 
 # ------------------------------------------------------------------------------------------------ what to sweep

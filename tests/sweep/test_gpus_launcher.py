@@ -23,3 +23,16 @@ def test_workers_are_pinned_to_the_visible_devices(monkeypatch):
     assert visible_gpus() == ["2", "5"]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert visible_gpus() == []  # no device: the workers run on CPU
+
+
+def test_worker_threads_share_the_node_between_workers(monkeypatch):
+    from evaluation.sweep.gpus_launcher import worker_threads
+
+    monkeypatch.delenv("ME5_EVAL_TOKENIZER_THREADS", raising=False)
+    # 8 GPUs on a 96-core node: 12 cores per worker, two for the forward loop and the collating thread
+    assert worker_threads(8, True, cpus=96) == {"ME5_EVAL_TOKENIZER_THREADS": "10", "RAYON_NUM_THREADS": "10"}
+    assert worker_threads(4, True, cpus=8)["ME5_EVAL_TOKENIZER_THREADS"] == "1"  # never 0
+    assert worker_threads(2, False, cpus=16) == {"ME5_EVAL_TOKENIZER_THREADS": "1", "RAYON_NUM_THREADS": "8",
+                                                 "ME5_EVAL_TORCH_THREADS": "8"}
+    monkeypatch.setenv("ME5_EVAL_TOKENIZER_THREADS", "3")
+    assert worker_threads(8, True, cpus=96)["ME5_EVAL_TOKENIZER_THREADS"] == "3"

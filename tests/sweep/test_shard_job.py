@@ -18,7 +18,7 @@ from evaluation.sweep.shard_job import encode_worker_shard, shard_corpus
 
 def overrides(corpus, base, *extra):
     return ["model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.root=null", f"data.paths.SciFact={corpus}",
-            f"cache.dir={base / 'cache'}", *extra]
+            f"cache.dir={base / 'cache'}", "block_rows=16", *extra]
 
 
 def test_a_job_reads_only_its_shard_of_a_local_corpus(mini_scifact, tmp_path):

@@ -33,6 +33,7 @@ def test_one_worker_job_writes_its_shard_and_its_receipt(mini_scifact, tmp_path,
     monkeypatch.setattr(sys, "argv", list(sys.argv))  # the worker app sets sys.argv for Hydra
     rc = main(["worker", "model=minilm", "suite=mteb-en", "tasks=[SciFact]", "data.root=null",
                f"data.paths.SciFact={mini_scifact}", f"cache.dir={tmp_path / 'cache'}", "shards=4", "shard_index=3",
+               "block_rows=16",
                f"hydra.run.dir={tmp_path / 'job'}"])
     assert rc == 0
     receipt = json.loads((tmp_path / "job" / "receipts" / "shard-00003.json").read_text())
