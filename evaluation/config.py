@@ -34,6 +34,11 @@ class ModelConfig:
     normalize_classification: bool = False
     max_length: int = 512
     dtype: str = "auto"  # auto (fp16 on CUDA, fp32 on CPU) | float32 | float16 | bfloat16
+    # A variant of a published checkpoint (quantised, pruned or converted weights): the checkpoint it stands for and
+    # what differs. Written to every result as me5_eval.reference_model / .variant, so the report shows the run
+    # against that checkpoint's published scores, never under its name.
+    reference_model: str | None = None
+    variant: str | None = None
 
 
 @dataclass

@@ -169,6 +169,7 @@ def provenance(model: ModelConfig, *, protocol: str, dtype: str, device: str, fi
         "device": device,
         "data_source": data_source,
         "python": platform.python_version(),
+        **({"reference_model": model.reference_model, "variant": model.variant} if model.reference_model else {}),
         **(extra or {}),
     }
 
