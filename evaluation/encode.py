@@ -54,7 +54,9 @@ def lazy_embedder(cfg: RunConfig, *, cache: bool | None = None, loader=None) -> 
     """A TextEmbedder whose model loads on its first forward pass (see evaluation.models.lazy); with the run's
     embedding cache unless ``cache=False``."""
     use_cache = cfg.cache.enabled if cache is None else cache
-    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader)
+    # the cache dir also remembers the weights' sha256 (evaluation/fingerprint.py): a rerun does not hash GBs again
+    encoder = LazyEncoder(cfg.model, device=cfg.device, protocol=cfg.protocol, loader=loader,
+                          memo_dir=cfg.cache.dir if cfg.cache.enabled else None)
     return TextEmbedder(cfg, encoder, EmbeddingCache(cfg.cache.dir, "texts") if use_cache else None)
 
 

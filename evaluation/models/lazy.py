@@ -8,6 +8,7 @@ folder, so such a run loads no weights (the benchmark's warm bar counts the load
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,12 @@ class LazyEncoder:
     """Stands in for an E5Encoder; ``load()`` builds the real one (with ``loader``, default ``load_encoder``)."""
 
     def __init__(self, model_cfg: ModelConfig, *, device: str = "auto", protocol: str = "paper",
-                 loader: Callable[..., E5Encoder] | None = None):
+                 loader: Callable[..., E5Encoder] | None = None, memo_dir: str | Path | None = None):
         loading.check_settings(model_cfg, protocol)
         self.cfg, self.protocol, self._device_name = model_cfg, protocol, device
         self.device = loading.resolve_device(device)
         self.dtype = loading.resolve_dtype(model_cfg.dtype, self.device)
-        self._predicted = loading.predicted_fingerprint(model_cfg, device)
+        self._predicted = loading.predicted_fingerprint(model_cfg, device, memo_dir)
         self._loader = loader
         self._encoder: E5Encoder | None = None
         self._meta = None

@@ -5,7 +5,6 @@ A local dir never touches the network (local_files_only). Failures raise ModelLo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -18,6 +17,7 @@ from huggingface_hub.constants import is_offline_mode
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
+from evaluation.fingerprint import file_sha256, files_sha256
 from evaluation.models.encoder import E5Encoder
 from evaluation.models.pooling import POOLINGS
 from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
@@ -31,9 +31,8 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-_HASHED_SUFFIXES = (".json", ".txt", ".model")  # config + tokenizer files, hashed whole
-_WEIGHT_SUFFIXES = (".safetensors", ".bin")  # hashed by size + first and last MiB (fast on GBs)
-_MIB = 1 << 20
+_CONFIG_SUFFIXES = (".json", ".txt", ".model")  # config + tokenizer files (tokenizer.json, vocab.txt, spm .model)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
 _LOADED: dict[str, E5Encoder] = {}  # load_encoder_once: one model per (config, device, protocol) and process
 
 
@@ -77,13 +76,14 @@ def load_encoder_once(model_cfg: ModelConfig, device: str = "auto", protocol: st
     return _LOADED[key]
 
 
-def predicted_fingerprint(model_cfg: ModelConfig, device: str) -> str | None:
+def predicted_fingerprint(model_cfg: ModelConfig, device: str, memo_dir: str | Path | None = None) -> str | None:
     """The fingerprint ``load_encoder`` reports, known without loading weights (None for an unpinned hub model:
-    its commit is known only after loading). Lets a warm rerun and a worker whose shards are stored skip the load."""
+    its commit is known only after loading). Lets a warm rerun and a worker whose shards are stored skip the load.
+    ``memo_dir`` (the run's cache.dir) remembers the weights' sha256 across runs (evaluation/fingerprint.py)."""
     dtype = resolve_dtype(model_cfg.dtype, resolve_device(device))
     local = local_model_dir(model_cfg)
     if local is not None:
-        return _fingerprint(_local_weights(local), model_cfg, dtype)
+        return _fingerprint(_local_weights(local, memo_dir), model_cfg, dtype)
     if model_cfg.revision:
         return _fingerprint(f"{model_cfg.name}@{model_cfg.revision}", model_cfg, dtype)
     return None
@@ -104,8 +104,8 @@ def require_finite(embeddings: np.ndarray, model_cfg: ModelConfig, dtype: torch.
                            f"{dtype_name}: {fix}")
 
 
-def _local_weights(local: Path) -> str:
-    return f"sha256:{dir_fingerprint(local)}"
+def _local_weights(local: Path, memo_dir: str | Path | None = None) -> str:
+    return f"sha256:{dir_fingerprint(local, memo_dir)}"
 
 
 def _fingerprint(weights: str, model_cfg: ModelConfig, dtype: torch.dtype) -> str:
@@ -201,24 +201,42 @@ def check_tokenizer_fits(tokenizer, model, source: str) -> None:
         )
 
 
-def dir_fingerprint(path: Path) -> str:
-    """sha256 (16 hex) of a model dir's config/tokenizer files and of its weights' sizes, first and last MiB.
+def model_files(path: Path) -> tuple[list[Path], list[Path]]:
+    """(weight files, config + tokenizer files) of a local model dir: its top-level files and those of the
+    sentence-transformers modules that ``modules.json`` lists (``1_Pooling/config.json``, ``2_Dense/...``)."""
+    folders = [path]
+    modules = path / "modules.json"
+    if modules.is_file():
+        try:
+            listed = json.loads(modules.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelLoadError(f"{modules} is not valid JSON ({e}); fix or remove it") from e
+        folders += [path / m["path"] for m in listed if isinstance(m, dict) and m.get("path")]
+    files = sorted({f for folder in folders if folder.is_dir() for f in folder.iterdir()
+                    if f.is_file() and not f.name.startswith(".")})
+    return ([f for f in files if f.suffix in _WEIGHT_SUFFIXES],
+            [f for f in files if f.suffix in _CONFIG_SUFFIXES])
 
-    Changes when the weights, tokenizer or config change; reads ~2 MiB per weight file, so it is instant.
+
+def dir_fingerprint(path: Path, memo_dir: str | Path | None = None) -> str:
+    """sha256 (hex) over the full sha256 of every weight, config and tokenizer file of a model dir (``model_files``).
+
+    Every byte counts: a retrain that changes only the middle of the weights changes it. The file digests are
+    remembered per path + size + mtime (evaluation/fingerprint.py), so a rerun does not read the weights again.
     """
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.iterdir() if p.is_file()):
-        if file.suffix in _HASHED_SUFFIXES:
-            digest.update(f"{file.name}\0".encode())
-            digest.update(file.read_bytes())
-        elif file.suffix in _WEIGHT_SUFFIXES:
-            size = file.stat().st_size
-            digest.update(f"{file.name}\0{size}\0".encode())
-            with file.open("rb") as f:
-                digest.update(f.read(_MIB))
-                f.seek(max(size - _MIB, 0))
-                digest.update(f.read(_MIB))
-    return digest.hexdigest()[:16]
+    weights, configs = model_files(path)
+    return files_sha256(path, weights + configs, memo_dir)
+
+
+def weights_sha256(path: Path, memo_dir: str | Path | None = None) -> str:
+    """The sha256 of a model dir's weights: of its one weight file (``sha256sum model.safetensors``), else one
+    digest over all of them (``files_sha256``). Compared with a config's pinned ``weights_sha256``."""
+    top = [f for f in model_files(path)[0] if f.parent == path and f.name != "training_args.bin"]
+    # the format transformers loads: safetensors when present (a folder may also hold the pytorch_model.bin copy)
+    top = [f for f in top if f.suffix == ".safetensors"] or top
+    if len(top) == 1:
+        return file_sha256(top[0], memo_dir)
+    return files_sha256(path, top, memo_dir)
 
 
 def _from_pretrained(source: str, dtype: torch.dtype, **kwargs):

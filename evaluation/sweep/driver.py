@@ -258,7 +258,7 @@ def check_sweep(cfg: RunConfig, outcome: SweepOutcome) -> None:
             + (f"\n  last error: {tail}" if tail else "")
             + "\nFinished shards are kept: rerun the same command to compute only the unfinished ones."
         )
-    ours = predicted_fingerprint(cfg.model, cfg.device)
+    ours = predicted_fingerprint(cfg.model, cfg.device, cfg.cache.dir if cfg.cache.enabled else None)
     seen = {r.get("fingerprint") for r in outcome.receipts.values() if r.get("fingerprint")}
     if ours and seen and seen != {ours}:
         raise ConfigError(

