@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="--check: points a score may move")
     p.add_argument("--no-report", action="store_true", help="run only (no report)")
     p.add_argument("--plan", action="store_true", help="print the plan and stop")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from the results as they are")
     return p
 
 
@@ -34,6 +35,9 @@ def repro_command(argv: list[str]) -> int:
                       tuple(args.tasks.split(",")) if args.tasks else REPRO_TASKS,
                       tuple(args.langs.split(",")) if args.langs else None,
                       command="me5-eval repro " + " ".join(argv))
+    reference = s.data_root.resolve() / "reference" / "mteb-results"
+    if args.report_only:
+        return _report(s, reference, Path(args.out))
     if args.check:
         moved = check(s, args.tolerance, on_task=_progress)
         for line in moved.lines:
@@ -48,9 +52,12 @@ def repro_command(argv: list[str]) -> int:
     info = run_tasks(s, cfgs, on_task=_progress)
     print(f"results in {s.results}/ ({time.perf_counter() - start:.0f} s this time; computed tasks took "
           f"{info['total_seconds']:.0f} s in all)")
-    if not args.no_report:
-        folder = write_repro_report(s.results, s.data_root.resolve() / "reference" / "mteb-results", Path(args.out))
-        print(f"report written to {folder}/ (README.md, report.md, tables/, plots/)")
+    return 0 if args.no_report else _report(s, reference, Path(args.out))
+
+
+def _report(s: ReproSettings, reference: Path, out: Path) -> int:
+    folder = write_repro_report(s.results, reference, out)
+    print(f"report written to {folder}/ (README.md, tatoeba.md, report.md, tables/, plots/)")
     return 0
 
 

@@ -63,6 +63,9 @@ def compare(committed: dict, fresh: dict, tolerance: float) -> CheckResult:
 
 def check(s: ReproSettings, tolerance: float = DEFAULT_TOLERANCE, on_task=None, keep: bool = False) -> CheckResult:
     """Rerun `s`'s tasks into <cache>/repro-check/<time>/ and compare with the results committed in s.results."""
+    if not any(Path(s.results).glob("*/*/*.json")):
+        raise DataError(f"no committed results under {s.results}: run `make repro-offline` first (or pass the "
+                        "folder that holds them)")
     cfgs = configs(s)
     committed = {k: v for cfg in cfgs for k, v in main_scores(s.results, cfg).items()}
     if not committed:
