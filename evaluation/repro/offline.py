@@ -25,6 +25,7 @@ from tabulate import tabulate
 from evaluation.atomic import atomic_write_json
 from evaluation.compose import check_data_paths, compose_run_config
 from evaluation.config import RunConfig
+from evaluation.errors import ConfigError
 from evaluation.plan import cpu_cores, cpu_minutes, plan_rows
 from evaluation.repro.model import check_version, converted_model_dir
 from evaluation.results import result_is_complete, task_result_path
@@ -64,8 +65,6 @@ def configs(s: ReproSettings) -> list[RunConfig]:
     """One composed run config per task (the model dir is converted first: plan reads its config.json)."""
     unknown = [t for t in s.tasks if t not in REPRO_TASKS]
     if unknown:
-        from evaluation.errors import ConfigError
-
         raise ConfigError(f"task(s) {unknown} are not in the reproduction; choose from {', '.join(REPRO_TASKS)}")
     path = converted_model_dir(s.cache_dir)
     cfgs = [compose_run_config(task_overrides(s, t, path)) for t in REPRO_TASKS if t in s.tasks]
