@@ -50,8 +50,8 @@ def repro_command(argv: list[str]) -> int:
         return 0
     start = time.perf_counter()
     info = run_tasks(s, cfgs, on_task=_progress)
-    print(f"results in {s.results}/ ({time.perf_counter() - start:.0f} s this time; computed tasks took "
-          f"{info['total_seconds']:.0f} s in all)")
+    print(f"results in {s.results}/ ({time.perf_counter() - start:.0f} s this time; computing took "
+          f"{info.get('total_seconds', 0):.0f} s in all)")
     return 0 if args.no_report else _report(s, reference, Path(args.out))
 
 

@@ -100,7 +100,8 @@ def plan_text(cfgs: list[RunConfig]) -> str:
 def run_tasks(s: ReproSettings, cfgs: list[RunConfig], on_task=None) -> dict:
     """Run every task (complete ones are skipped); record the wall time of each computed task in run_info.json."""
     info = read_run_info(s.results)
-    info.update(command=s.command, commit=git_commit(), versions=versions(), machine=machine())
+    # what computed the scores: a rerun that only skips complete tasks leaves it as it was
+    made_by = dict(command=s.command, commit=git_commit(), versions=versions(), machine=machine())
     info.setdefault("started", _now())
     for i, cfg in enumerate(cfgs, 1):
         task = cfg.tasks[0]
@@ -110,12 +111,12 @@ def run_tasks(s: ReproSettings, cfgs: list[RunConfig], on_task=None) -> dict:
             continue
         start = time.perf_counter()
         run(cfg)
-        info.setdefault("tasks", {})[task] = {"seconds": round(time.perf_counter() - start, 1),
-                                              "finished": _now(), "subsets": len(plan_rows(cfg))}
+        info.update(made_by)
+        info.setdefault("tasks", {})[task] = {"seconds": round(time.perf_counter() - start, 1), "finished": _now(),
+                                              "subsets": len(plan_rows(cfg)), "commit": made_by["commit"]}
+        info["finished"] = info["tasks"][task]["finished"]
+        info["total_seconds"] = round(sum(t["seconds"] for t in info["tasks"].values()), 1)
         write_run_info(s.results, info)
-    info["finished"] = _now()
-    info["total_seconds"] = round(sum(t["seconds"] for t in info.get("tasks", {}).values()), 1)
-    write_run_info(s.results, info)
     return info
 
 

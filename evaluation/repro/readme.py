@@ -53,6 +53,16 @@ def _gap_summary(langs: pd.DataFrame) -> str:
             f"({worst['language']}: ours {worst['ours']:.2f}, leaderboard {worst['leaderboard']:.2f}).")
 
 
+def _commits(info: dict) -> str:
+    """The commit that computed the scores; every one, with its tasks, when a resumed run spans commits."""
+    by_commit: dict[str, list[str]] = {}
+    for task, t in info.get("tasks", {}).items():
+        by_commit.setdefault(t.get("commit", info.get("commit", "?")), []).append(task)
+    if len(by_commit) <= 1:
+        return f"`{info.get('commit', '?')}`"
+    return "; ".join(f"`{c}` ({', '.join(tasks)})" for c, tasks in by_commit.items())
+
+
 def _provenance(info: dict, results) -> list[str]:
     tasks = info.get("tasks", {})
     timing = [[t, f"{v['seconds'] / 60:.1f}", v["finished"]] for t, v in tasks.items()]
@@ -60,7 +70,7 @@ def _provenance(info: dict, results) -> list[str]:
     total = sum(v["seconds"] for v in tasks.values())
     return [
         f"- command: `{info.get('command', '?')}` (`make repro-offline`), results in `{results}/`",
-        f"- commit: `{info.get('commit', '?')}`",
+        f"- commit: {_commits(info)}",
         f"- versions: {versions}",
         f"- machine: {info.get('machine', '?')}",
         f"- started {info.get('started', '?')}, last task finished {info.get('finished', '?')}; computing took "
