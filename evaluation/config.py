@@ -47,6 +47,11 @@ class ModelConfig:
     # prompt_style=named; filled from config_sentence_transformers.json under the sentence-transformers pipeline.
     prompts: dict[str, str] = field(default_factory=dict)
     default_prompt_name: str | None = None  # the prompt for texts no name matches (sentence-transformers' own)
+    # A variant of a published checkpoint (quantised, pruned or converted weights): the checkpoint it stands for and
+    # what differs. Written to every result as me5_eval.reference_model / .variant, so the report shows the run
+    # against that checkpoint's published scores, never under its name.
+    reference_model: str | None = None
+    variant: str | None = None
 
 
 @dataclass

@@ -205,6 +205,7 @@ def provenance(model: ModelConfig, *, protocol: str, dtype: str, device: str, fi
         "data_source": data_source,
         "python": platform.python_version(),
         "identity": identity,
+        **({"reference_model": model.reference_model, "variant": model.variant} if model.reference_model else {}),
         **(extra or {}),
     }
 
