@@ -37,7 +37,7 @@ class HashingEncoder:
     def model_fingerprint(self) -> str:
         return "hashing-stub"
 
-    def encode_formatted(self, texts, *, normalize, batch_size, fixed_padding=False, **kwargs) -> np.ndarray:
+    def encode_formatted(self, texts, *, normalize, batch_size, **kwargs) -> np.ndarray:
         out = np.zeros((len(texts), DIM), np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
