@@ -178,7 +178,7 @@ def run_model(model: str, quick: bool = False, *, batch_size: int = 32,
     for job in jobs.values():
         tokens = tokenize(tok, job, max_len)
         ours_padded += sum(collate(tokens, b, tok.pad_token_id, max_len, False, multiple).input_ids.numel()
-                           for b in length_sorted_batches(tokens.lengths, batch_size, multiple=multiple))
+                           for b in length_sorted_batches(tokens.lengths, batch_size))
     real = int(lengths.sum())
     pad = {"ours": {"real_tokens": real, "padded_tokens": int(ours_padded), "padded_over_real": ours_padded / real},
            "bare_sorted": padding_stats(lengths, sorted_batches),

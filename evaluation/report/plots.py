@@ -46,8 +46,9 @@ def _values(scores: pd.DataFrame | None, task: str, metric: str, subsets: list[s
     return np.array([s.get(x, np.nan) for x in subsets], dtype=float)
 
 
-def _series(report, suite: str) -> list[tuple[str, dict[str, np.ndarray], float]]:
-    """Per model with data: {ours, paper, leaderboard} arrays and the paper's average (NaN if none)."""
+def _series(report, suite: str) -> list[tuple[str, dict[str, np.ndarray], float, str | None]]:
+    """Per model with data: {ours, paper, leaderboard} arrays, the paper's average (NaN if none) and the checkpoint
+    whose published (leaderboard) values these are (a variant's reference model, not the variant)."""
     task, metric, table, _ = SUITES[suite]
     subs = [s for s, _ in _subsets(suite)]
     known = set(report.paper["model"]) | set(report.refs)
@@ -63,7 +64,7 @@ def _series(report, suite: str) -> list[tuple[str, dict[str, np.ndarray], float]
         ref = report.refs.get(target) if target else None
         lb = _values(ref, task, metric, subs) if ref is not None and ref is not s.scores else np.full(len(subs), np.nan)
         out.append((s.run.name, {"ours": ours, "paper": _values(per_lang, task, metric, subs), "leaderboard": lb},
-                    float(avg.iloc[0]) if len(avg) else np.nan))
+                    float(avg.iloc[0]) if len(avg) else np.nan, target))
     return out
 
 
@@ -72,7 +73,7 @@ def plot_bars(series, labels: list[str], title: str):
     fig, axes = plt.subplots(len(series), 1, figsize=(max(8.0, 0.5 * len(labels)), 2.8 * len(series)),
                              squeeze=False)
     x = np.arange(len(labels))
-    for ax, (name, bars, avg) in zip(axes[:, 0], series, strict=True):
+    for ax, (name, bars, avg, _) in zip(axes[:, 0], series, strict=True):
         shown = [k for k, v in bars.items() if not np.isnan(v).all()]
         w = 0.8 / len(shown)
         for i, k in enumerate(shown):
@@ -91,7 +92,7 @@ def plot_bars(series, labels: list[str], title: str):
 def plot_dots(series, labels: list[str], title: str):
     """Languages sorted by the first model's score, best first, in columns of ROWS_PER_PANEL rows; a dot per
     model (ours), a grey cross for the leaderboard, dashed lines for the paper's averages."""
-    keep = [i for i in range(len(labels)) if any(not np.isnan(v[i]) for _, b, _ in series for v in b.values())]
+    keep = [i for i in range(len(labels)) if any(not np.isnan(v[i]) for _, b, *_ in series for v in b.values())]
     first = series[0][1]["ours"]
     keep.sort(key=lambda i: (np.isnan(first[i]), -np.nan_to_num(first[i])))
     panels = [keep[i:i + ROWS_PER_PANEL] for i in range(0, len(keep), ROWS_PER_PANEL)]
@@ -99,13 +100,16 @@ def plot_dots(series, labels: list[str], title: str):
     colors = plt.get_cmap("tab10").colors
     for ax, rows in zip(axes[0], panels, strict=True):
         y = np.arange(len(rows))[::-1]  # best at the top
-        for k, (name, vals, avg) in enumerate(series):
+        for k, (name, vals, avg, target) in enumerate(series):
             ax.plot(vals["ours"][rows], y, "o", ms=5, color=colors[k % 10], label=f"{name} (ours)")
-            if not np.isnan(vals["leaderboard"][rows]).all():
-                ax.plot(vals["leaderboard"][rows], y, "x", ms=5, color=COLORS["leaderboard"],
-                        label=f"{name} (leaderboard)")
+            lb = vals["leaderboard"]
+            if not np.isnan(lb[rows]).all():
+                ax.plot(lb[rows], y, "x", ms=5, color=COLORS["leaderboard"], label=f"{target} (leaderboard)")
+            if not np.isnan(lb[keep]).any():  # a mean only over every plotted language
+                ax.axvline(float(np.mean(lb[keep])), ls=":", lw=1, color=COLORS["leaderboard"],
+                           label=f"{target}: leaderboard mean {np.mean(lb[keep]):.2f}")
             if not np.isnan(avg):
-                ax.axvline(avg, ls="--", lw=1, color=colors[k % 10], label=f"{name}: paper mean {avg:.1f}")
+                ax.axvline(avg, ls="--", lw=1, color=colors[k % 10], label=f"{target or name}: paper mean {avg:.1f}")
         ax.set_yticks(y, [labels[i] for i in rows], fontsize=8)
         ax.set_ylim(-0.7, ROWS_PER_PANEL - 0.3 if len(panels) > 1 else len(rows) - 0.3)
         ax.grid(axis="x", color="#ddd", lw=0.5)

@@ -79,8 +79,13 @@ def test_tatoeba_dot_plot_fits_a_laptop_screen():
     labels = [f"l{i:03d}" for i in range(112)]
     rng = np.random.default_rng(0)
     series = [("m", {"ours": rng.uniform(20, 99, 112), "paper": np.full(112, np.nan),
-                     "leaderboard": rng.uniform(20, 99, 112)}, 64.2)]
+                     "leaderboard": rng.uniform(20, 99, 112)}, 64.2, "intfloat/multilingual-e5-small")]
     fig = plot_dots(series, labels, "Tatoeba")
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    mean = np.mean(series[0][1]["leaderboard"])
+    # the crosses are the reference checkpoint's published values, with their mean next to the paper's
+    assert "intfloat/multilingual-e5-small (leaderboard)" in legend
+    assert f"intfloat/multilingual-e5-small: leaderboard mean {mean:.2f}" in legend
     panels = [ax for ax in fig.axes if ax.get_yticklabels()]
     assert len(panels) == 112 // ROWS_PER_PANEL == 4
     assert all(len(ax.get_yticklabels()) <= ROWS_PER_PANEL for ax in panels)
