@@ -38,6 +38,7 @@ def check_values(cfg: Any) -> None:
     _at_least("top_k", cfg.top_k, 1, "documents kept per query; 100 = the paper's trec_eval -M 100")
     _at_least("batch_size", cfg.batch_size, 1, "texts per forward pass, e.g. batch_size=64")
     _at_least("search_chunk_mb", cfg.search_chunk_mb, 1, "memory budget of one search block, e.g. 512")
+    _at_least("block_rows", cfg.block_rows, 1, "corpus passages sorted and batched together, e.g. 16384")
     if cfg.shard_index is not None and (isinstance(cfg.shard_index, bool) or not isinstance(cfg.shard_index, int)
                                         or not 0 <= cfg.shard_index < cfg.shards):
         raise ConfigError(f"shard_index={cfg.shard_index!r} is out of range: it must be one of 0..{cfg.shards - 1} "

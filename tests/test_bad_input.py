@@ -182,6 +182,7 @@ CASES = [
         ("top_k", "-5", "top_k=-5 is out of range: it must be an integer >= 1"),
         ("batch_size", "0", "batch_size=0 is out of range: it must be an integer >= 1"),
         ("search_chunk_mb", "0", "search_chunk_mb=0 is out of range: it must be an integer >= 1"),
+        ("block_rows", "0", "block_rows=0 is out of range: it must be an integer >= 1"),
         ("model.max_length", "0", "model.max_length=0 is out of range: it must be an integer >= 1 and <= 512"),
         ("model.max_length", "4096", "model.max_length=4096 is out of range: it must be an integer >= 1 and <= 512"),
         ("model.dim", "0", "model.dim=0 is out of range: it must be an integer >= 1"),
