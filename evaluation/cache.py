@@ -44,7 +44,8 @@ import numpy as np
 
 from evaluation.atomic import atomic_writer, locked, unwritable_error, writing
 from evaluation.errors import CacheError
-from evaluation.shards import HashingWriter, check_npy_header, sha256_file
+from evaluation.fingerprint import sha256_of
+from evaluation.shards import HashingWriter, check_npy_header
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class EmbeddingCache:
         else:
             problem = check_npy_header(path, (n_rows, dim), "float32")
         if problem is None and file not in self._verified:
-            if sha256_file(path) != sha:
+            if sha256_of(path) != sha:
                 problem = "checksum mismatch"
             else:
                 self._verified.add(file)

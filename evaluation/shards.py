@@ -37,13 +37,13 @@ from typing import NamedTuple
 import numpy as np
 
 from evaluation.atomic import atomic_write_json, atomic_writer, locked
+from evaluation.fingerprint import sha256_of
 from evaluation.suites import TREC_SUITES
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: shards are ranges of whole blocks, batched per block (key.block_rows)
 RACY_SECONDS = 2.0  # files younger than this are re-hashed on load instead of stamped (see module doc)
-_HASH_BLOCK = 16 << 20
 
 
 class ShardRange(NamedTuple):
@@ -293,14 +293,6 @@ def _file_identity(path: Path) -> dict:
     return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_HASH_BLOCK):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_checksum(paths: ShardPaths, m: dict) -> str | None:
     ident = _file_identity(paths.npy)
     stamp = {"npy_sha256": m.get("npy_sha256"), **ident}
@@ -310,7 +302,7 @@ def _check_checksum(paths: ShardPaths, m: dict) -> str | None:
                 return None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             log.info("ignoring unreadable stamp %s (%s); re-hashing", paths.stamp, e)
-    if sha256_file(paths.npy) != m.get("npy_sha256"):
+    if sha256_of(paths.npy) != m.get("npy_sha256"):
         paths.stamp.unlink(missing_ok=True)
         return "checksum mismatch: npy content differs from its manifest"
     youngest_ns = max(ident["mtime_ns"], ident["ctime_ns"])

@@ -137,8 +137,8 @@ def test_different_docids(tmp_path, caplog):
 def test_checksum_stamp_skips_rehash_until_file_changes(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(shards, "RACY_SECONDS", 0.0)
     calls = []
-    real = shards.sha256_file
-    monkeypatch.setattr(shards, "sha256_file", lambda p: calls.append(p) or real(p))
+    real = shards.sha256_of
+    monkeypatch.setattr(shards, "sha256_of", lambda p: calls.append(p) or real(p))
     write_shard(tmp_path, KEY, 0, shard_docs(0), emb(4))
     time.sleep(0.05)  # older than one tick of the filesystem clock, so the stamp is trustworthy
     assert load_shard(tmp_path, KEY, 0, shard_docs(0)) is not None

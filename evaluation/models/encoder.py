@@ -103,10 +103,7 @@ class E5Encoder:
         return pool(hidden, attention_mask, self.cfg.pooling, normalize)
 
     def _autocast(self):
-        """fp16/bf16 on CUDA runs under autocast as the authors do: LayerNorm/softmax stay in float32."""
-        if self.device.type == "cuda" and self.dtype in (torch.float16, torch.bfloat16):
-            return torch.autocast(device_type="cuda", dtype=self.dtype)
-        return contextlib.nullcontext()
+        return cuda_autocast(self.device, self.dtype)
 
     def model_fingerprint(self) -> str:
         """Weights + numerics (pooling, max_length, dtype): the embedding cache key's model part."""
@@ -150,3 +147,10 @@ def model_meta(model_cfg: ModelConfig, dim: int) -> ModelMeta:
     return ModelMeta.create_empty(
         overwrites=dict(name=model_cfg.name, similarity_fn_name=ScoringFunction.COSINE, **ours)
     )
+
+
+def cuda_autocast(device: torch.device, dtype: torch.dtype):
+    """fp16/bf16 on CUDA runs under autocast as the authors do: LayerNorm/softmax stay in float32."""
+    if device.type == "cuda" and dtype in (torch.float16, torch.bfloat16):
+        return torch.autocast(device_type="cuda", dtype=dtype)
+    return contextlib.nullcontext()

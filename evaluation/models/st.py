@@ -22,7 +22,7 @@ import numpy as np
 
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
-from evaluation.models.encoder import _dedupe, check_dim
+from evaluation.models.encoder import _dedupe, check_dim, cuda_autocast
 
 log = logging.getLogger(__name__)
 
@@ -213,13 +213,7 @@ class StEncoder:
         return out if inverse is None else out[inverse]
 
     def _autocast(self):
-        import contextlib
-
-        import torch
-
-        if self.device.type == "cuda" and self.dtype in (torch.float16, torch.bfloat16):
-            return torch.autocast(device_type="cuda", dtype=self.dtype)
-        return contextlib.nullcontext()
+        return cuda_autocast(self.device, self.dtype)
 
     def model_fingerprint(self) -> str:
         return self._fingerprint
