@@ -105,8 +105,10 @@ def model_config(name: str):
     from evaluation.config import ModelConfig
 
     if name == "all-MiniLM-L6-v2":
+        # pipeline=transformers: this bar times OUR encoder (the folder has modules.json, so "auto" would hand
+        # it to SentenceTransformer, whose model is not a bare transformer the loop can call)
         return ModelConfig(name="sentence-transformers/all-MiniLM-L6-v2", path=str(minilm_dir()), dim=384,
-                           prompt_style="none", max_length=256)
+                           prompt_style="none", max_length=256, pipeline="transformers")
     return ModelConfig(name="intfloat/multilingual-e5-small", path=str(me5_small_dir()), dim=384, max_length=512)
 
 

@@ -8,6 +8,7 @@ for MIRACL / Mr.TyDi), so the numbers equal mteb's by construction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from evaluation.data.types import Corpus, RetrievalData, require_documents
 from evaluation.encode import TextEmbedder
 from evaluation.errors import DataError, resource_errors
 from evaluation.identity import corpus_digest
+from evaluation.models.batching import TextBlocks
 from evaluation.models.prompts import format_inputs, join_title_text, mteb_join_title_text
 from evaluation.scoring import (
     metric_depth,
@@ -35,9 +37,13 @@ MTEB_SEARCH_DEPTH = 1000  # mteb's k_values go to 1000; searching less would cha
 
 def corpus_inputs(corpus: Corpus, task_name: str, start: int = 0, end: int | None = None) -> list[str]:
     """Document texts: the authors' title+text join for MIRACL / Mr.TyDi, mteb's for mteb tasks."""
+    return document_texts(corpus.window(start, len(corpus) if end is None else end), task_name)
+
+
+def document_texts(part: Corpus, task_name: str, prompt: str = "") -> list[str]:
+    """The final input texts of ``part``'s documents: prompt + title/text join (see corpus_inputs)."""
     join = join_title_text if task_name in TREC_SUITES else mteb_join_title_text
-    part = corpus.window(start, len(corpus) if end is None else end)
-    return [join(title, text) for title, text in zip(part.titles, part.texts, strict=True)]
+    return [prompt + join(title, text) for title, text in zip(part.titles, part.texts, strict=True)]
 
 
 def shard_key(embedder: TextEmbedder, spec: TaskSpec, subset: str, n_docs: int, n_shards: int) -> ShardKey:
@@ -64,16 +70,31 @@ def encode_shard(embedder: TextEmbedder, spec: TaskSpec, subset: str, corpus: Co
                  index: int, root: Path) -> np.ndarray:
     """The shard's embeddings: from its verified file, or encoded now and stored (key.dtype, manifest)."""
     rng = key.range(index)
-    ids = corpus.ids[rng.start:rng.end]
-    stored = load_shard(root, key, index, ids)
+    stored = load_shard(root, key, index, corpus.ids[rng.start:rng.end])
     if stored is not None:
         return stored
+    part = corpus.window(rng.start, rng.end)
+    blocks = (part.window(s, s + key.block_rows) for s in range(0, rng.size, key.block_rows))
+    return encode_documents(embedder, spec, subset, key, index, root, blocks)
+
+
+def encode_documents(embedder: TextEmbedder, spec: TaskSpec, subset: str, key: ShardKey, index: int, root: Path,
+                     blocks: Iterable[Corpus]) -> np.ndarray:
+    """Encode shard ``index``'s documents, given in blocks of ``key.block_rows`` (a worker reads them from the file
+    while the model encodes the blocks before), store the shard and return it as verified on load."""
+    rng = key.range(index)
     log.info("%s/%s: encoding corpus shard %d/%d (%d docs)", spec.name, subset, index + 1, key.n_shards, rng.size)
-    texts = corpus_inputs(corpus, spec.name, rng.start, rng.end)
+    ids: list[str] = []
+
+    def texts() -> Iterator[list[str]]:
+        for part in blocks:
+            ids.extend(part.ids)
+            yield document_texts(part, spec.name, key.prompt)
+
     # out of GPU memory / host memory / disk -> Me5EvalError naming batch_size= / shards= / cache.dir=
     with resource_errors(embedder.cfg, f"encoding {spec.name}/{subset} shard {index + 1}/{key.n_shards}"):
         # batched per block: the same vectors for 1, 2 or 64 shards
-        emb = embedder.embed_corpus([key.prompt + t if key.prompt else t for t in texts], task_name=spec.name,
+        emb = embedder.embed_corpus(TextBlocks(rng.size, key.block_rows, texts()), task_name=spec.name,
                                     task_type=spec.task_type, hf_split=spec.split, hf_subset=subset,
                                     block_rows=key.block_rows)
         write_shard(root, key, index, ids, emb)

@@ -284,6 +284,7 @@ class _StubEncoder:
     def encode_formatted(self, texts, **kwargs):
         import numpy as np
 
+        texts = list(texts)  # a model reads its texts (a shard's are read from the file as they are asked for)
         v = np.random.default_rng(0).standard_normal((len(texts), self.dim)).astype("float32")
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 

@@ -77,7 +77,14 @@ def read_corpus_jsonl(path: Path, id_key: str, start: int = 0, end: int | None =
     """Documents ``{id_key, "title", "text"}`` in file order (lines ``start..end``); a duplicate id is an error.
     BEIR names the id ``_id``, MIRACL / Mr.TyDi ``docid``; title and text stay separate (the encoder joins them).
     ``ids_only``: titles and texts are left empty (see FileCorpus)."""
-    corpus = Corpus([], [], [])
+    return next(iter_corpus_blocks(path, id_key, start, end, rows=None, ids_only=ids_only), Corpus([], [], []))
+
+
+def iter_corpus_blocks(path: Path, id_key: str, start: int = 0, end: int | None = None, *, rows: int | None,
+                       ids_only: bool = False) -> Iterator[Corpus]:
+    """``read_corpus_jsonl``'s documents as consecutive Corpus blocks of ``rows`` documents (None: one block), read
+    as they are asked for: a shard can encode its first blocks while the next ones are read."""
+    block = Corpus([], [], [])
     seen: dict[str, int] = {}
     for lineno, obj in iter_jsonl(path, start, end):
         doc_id = str_field(path, lineno, obj, id_key)
@@ -85,11 +92,15 @@ def read_corpus_jsonl(path: Path, id_key: str, start: int = 0, end: int | None =
             raise DataFileError(path, lineno, f"duplicate document id {doc_id!r} (first at line {seen[doc_id]}); "
                                               f"keep one document per id")
         seen[doc_id] = lineno
-        corpus.ids.append(doc_id)
+        block.ids.append(doc_id)
         if not ids_only:
-            corpus.titles.append(str_field(path, lineno, obj, "title", required=False))
-            corpus.texts.append(str_field(path, lineno, obj, "text"))
-    return corpus
+            block.titles.append(str_field(path, lineno, obj, "title", required=False))
+            block.texts.append(str_field(path, lineno, obj, "text"))
+        if rows is not None and len(block) == rows:
+            yield block
+            block = Corpus([], [], [])
+    if len(block):
+        yield block
 
 
 class FileCorpus:

@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -141,31 +141,76 @@ class StreamStats:
     padded_tokens: int = 0
 
 
-def block_stream(
-    tokenizer, texts: list[str], *, block_rows: int, batch_size: int, max_length: int, pin: bool,
-    multiple: int = PAD_MULTIPLE, threads: int = 1, stats: StreamStats | None = None,
-) -> Iterator[Batch]:
-    """Every batch of ``block_batches`` over ``texts``, collated, in order (``Batch.index`` counts from texts[0]).
+class TextBlocks:
+    """``n`` texts given block by block, each block ``rows`` texts (the last may be shorter): a corpus shard read
+    from its file while the model encodes the blocks before it (evaluation/sweep/shard_job.py). Iterating gives the
+    texts one by one (what an encoder that wants a list makes of it); ``blocks()`` gives them once, block by block."""
 
-    Blocks are tokenised by ``threads`` threads, ``threads + 1`` blocks ahead of the one being batched; batches are
-    collated in another thread two ahead of the consumer (``prefetch``)."""
-    starts = list(range(0, len(texts), block_rows))
+    def __init__(self, n: int, rows: int, blocks: Iterable[Sequence[str]]):
+        if rows < 1:
+            raise ValueError(f"block rows must be >= 1, got {rows}")
+        self.n, self.rows, self._blocks, self._used = n, rows, blocks, False
+
+    @classmethod
+    def of(cls, texts: Sequence[str] | TextBlocks, rows: int) -> TextBlocks:
+        """``texts`` cut into blocks of ``rows`` (or as they are, when already blocks)."""
+        if isinstance(texts, TextBlocks):
+            return texts
+        return cls(len(texts), rows, (texts[s : s + rows] for s in range(0, len(texts), rows)))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def blocks(self) -> Iterator[Sequence[str]]:
+        """Each block once, checked: full blocks except the last, ``n`` texts in all (a shorter source, e.g. a file
+        cut while it was read, must not give other batches, and so other vectors, than the whole corpus gives)."""
+        if self._used:
+            raise RuntimeError("TextBlocks can be read once")
+        self._used, seen = True, 0
+        for block in self._blocks:
+            if seen % self.rows or len(block) > self.rows or not block:
+                raise ValueError(f"a block of {len(block)} texts after {seen}: blocks must hold {self.rows} texts, "
+                                 f"only the last fewer")
+            seen += len(block)
+            yield block
+        if seen != self.n:
+            raise ValueError(f"the blocks held {seen} texts, {self.n} were announced")
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from block
+
+
+def block_stream(
+    tokenizer, texts: TextBlocks, *, batch_size: int, max_length: int, pin: bool, multiple: int = PAD_MULTIPLE,
+    threads: int = 1, stats: StreamStats | None = None,
+) -> Iterator[Batch]:
+    """Every batch of ``block_batches`` over ``texts``, collated, in order (``Batch.index`` counts from the first).
+
+    Blocks are taken from ``texts`` (read, when it reads a file) and handed to ``threads`` tokeniser threads,
+    ``threads + 1`` blocks ahead of the one being batched; batches are collated in another thread two ahead of the
+    consumer (``prefetch``), so reading, tokenising and collating all overlap the forward pass."""
     pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="me5-tokenize")
 
     def batches() -> Iterator[Batch]:
-        ahead: deque = deque()
-        for k, start in enumerate(starts):
-            while len(ahead) < threads + 1 and k + len(ahead) < len(starts):
-                s = starts[k + len(ahead)]
-                ahead.append(pool.submit(tokenize, tokenizer, texts[s : s + block_rows], max_length))
+        blocks, ahead, start = texts.blocks(), deque(), 0
+
+        def read_ahead() -> None:
+            while len(ahead) < threads + 1 and (block := next(blocks, None)) is not None:
+                ahead.append(pool.submit(tokenize, tokenizer, block, max_length))
+
+        read_ahead()
+        while ahead:
             tokens = ahead.popleft().result()
-            for index in block_batches(tokens.lengths, batch_size, block_rows):
+            read_ahead()
+            for index in block_batches(tokens.lengths, batch_size, texts.rows):
                 batch = collate(tokens, index, tokenizer.pad_token_id, max_length, pin, multiple, offset=start)
                 if stats is not None:
                     stats.batches += 1
                     stats.real_tokens += int(batch.attention_mask.sum())
                     stats.padded_tokens += batch.input_ids.numel()
                 yield batch
+            start += len(tokens)
 
     try:
         yield from prefetch(batches)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from evaluation.errors import ConfigError
-from evaluation.models.batching import StreamStats, block_stream, pad_multiple, tokenizer_threads
+from evaluation.models.batching import StreamStats, TextBlocks, block_stream, pad_multiple, tokenizer_threads
 from evaluation.models.pooling import POOLINGS, pool
 
 if TYPE_CHECKING:
@@ -55,30 +56,35 @@ class E5Encoder:
         self.last_stats: dict[str, float] = {}  # texts, unique, encode_s, batches, tokens... of the last call
 
     def encode_formatted(
-        self, texts: list[str], *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = True,
-        block_rows: int | None = None,
+        self, texts: Sequence[str] | TextBlocks, *, normalize: bool, batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = True, block_rows: int | None = None,
     ) -> np.ndarray:
         """Embeddings of texts exactly as given (no prompts).
 
         Texts are cut into blocks, each length-sorted and batched on its own, tokenised by a thread pool while the
         model runs (``batching.block_stream``). block_rows=None: identical texts are encoded once, in blocks of
-        TOKENIZE_CHUNK_TEXTS. block_rows=N (a corpus shard, which starts on a block boundary): every text, in blocks
-        of N, so each batch, and with it each vector, is the same for 1, 2 or 64 shards."""
+        TOKENIZE_CHUNK_TEXTS. block_rows=N (a corpus shard, which starts on a block boundary; ``texts`` may be
+        TextBlocks of N, read while the model runs): every text, in blocks of N, so each batch, and with it each
+        vector, is the same for 1, 2 or 64 shards."""
         if block_rows is None:
-            unique, inverse, rows = *_dedupe(texts), TOKENIZE_CHUNK_TEXTS
+            unique, inverse = _dedupe(list(texts))
+            blocks = TextBlocks.of(unique, TOKENIZE_CHUNK_TEXTS)
         else:
-            unique, inverse, rows = texts, None, block_rows
+            blocks, inverse = TextBlocks.of(texts, block_rows), None
+            if blocks.rows != block_rows:
+                raise ValueError(f"texts come in blocks of {blocks.rows}, block_rows={block_rows} was asked")
         t0 = time.perf_counter()
-        out = np.zeros((len(unique), self.dim), np.float32)
+        out = np.zeros((len(blocks), self.dim), np.float32)
         stats, threads = StreamStats(), tokenizer_threads()
         stream = block_stream(
-            self.tokenizer, unique, block_rows=rows, batch_size=batch_size, max_length=self.cfg.max_length,
+            self.tokenizer, blocks, batch_size=batch_size, max_length=self.cfg.max_length,
             pin=self.device.type == "cuda", multiple=pad_multiple(self.device), threads=threads, stats=stats,
         )
-        with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
+        with tqdm(total=len(blocks), unit="text", desc="encoding", disable=not show_progress) as bar:
             self._run(stream, out, normalize, bar)
-        self.last_stats = dict(texts=len(texts), unique=len(unique), encode_s=time.perf_counter() - t0, threads=threads,
-                               batches=stats.batches, real_tokens=stats.real_tokens, padded_tokens=stats.padded_tokens)
+        self.last_stats = dict(texts=len(texts), unique=len(blocks), encode_s=time.perf_counter() - t0,
+                               threads=threads, batches=stats.batches, real_tokens=stats.real_tokens,
+                               padded_tokens=stats.padded_tokens)
         return out if inverse is None else out[inverse]
 
     def _run(self, stream, out: np.ndarray, normalize: bool, bar) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -186,7 +187,7 @@ class StEncoder:
         self._fingerprint = fingerprint
         self.last_stats: dict[str, float] = {}
 
-    def encode_formatted(self, texts: list[str], *, normalize: bool, batch_size: int = 64,
+    def encode_formatted(self, texts: Sequence[str], *, normalize: bool, batch_size: int = 64,
                          show_progress: bool = True, block_rows: int | None = None) -> np.ndarray:
         """Embeddings of texts as given. normalize=True L2-normalises (a Normalize module already does).
         block_rows=N (a corpus shard, which starts on a block boundary): every text, one sentence-transformers call
@@ -199,8 +200,8 @@ class StEncoder:
             step = batch_size * _PIECE_BATCHES
             pieces = [order[i:i + step] for i in range(0, len(order), step)]
         else:
-            unique, inverse = texts, None
-            pieces = [np.arange(s, min(s + block_rows, len(texts))) for s in range(0, len(texts), block_rows)]
+            unique, inverse = list(texts), None  # TextBlocks (a shard read while encoding) are read here
+            pieces = [np.arange(s, min(s + block_rows, len(unique))) for s in range(0, len(unique), block_rows)]
         out = np.zeros((len(unique), self.dim), np.float32)
         with tqdm(total=len(unique), unit="text", desc="encoding", disable=not show_progress) as bar:
             for piece in pieces:

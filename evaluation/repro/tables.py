@@ -3,12 +3,14 @@ ours, deltas, verdict, quantisation gap), the Tatoeba languages, and the accepta
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from evaluation.repro.offline import REPRO_TASKS, TATOEBA
+from evaluation.repro.offline import REPRO_TASKS, TATOEBA, mteb_protocol_results
 
 PAPER_TABLES = ("table5", "table7")  # Tatoeba's mean: Table 5; the MTEB tasks: appendix Table 7
 TASK_COLUMNS = ["task", "paper", "leaderboard", "ours", "delta_paper", "tolerance", "verdict", "leaderboard_same",
@@ -107,3 +109,21 @@ def acceptance(rows: pd.DataFrame) -> list[tuple[Acceptance, str, str]]:
         out.append((a, status, f"{a.task}: ours {r['ours']:.2f} vs the {a.against}'s {target:.2f} "
                                f"(delta {r['ours'] - target:+.2f}, allowed ±{a.within}){cover}"))
     return out
+
+
+def like_for_like(rows: pd.DataFrame, results: Path, within: float = 3.0) -> tuple[str, str] | None:
+    """The Tatoeba acceptance with the leaderboard's own protocol (the companion run, protocol=mteb: no prefix):
+    ('PASS' | 'FAIL' | 'PENDING', one line of numbers), or None where the companion was never run."""
+    files = sorted(mteb_protocol_results(results).glob(f"*/*/{TATOEBA}.json"))
+    row = rows[rows["task"] == TATOEBA]
+    if not files or row.empty:
+        return None
+    entries = [e for split in json.loads(files[0].read_text(encoding="utf-8"))["scores"].values() for e in split]
+    ours, lb, expected = (100 * sum(e["main_score"] for e in entries) / len(entries), float(row.iloc[0]["leaderboard"]),
+                          int(row.iloc[0]["n_expected"]))
+    complete = len(entries) == expected
+    status = "PENDING" if not complete else ("PASS" if abs(ours - lb) <= within else "FAIL")
+    cover = "" if complete else f" (only {len(entries)} of {expected} subsets run)"
+    return status, (f"{TATOEBA}, like for like (the leaderboard's protocol, `protocol=mteb`: no `query: ` prefix; "
+                    f"results/{files[0].relative_to(Path(results).parent)}): ours {ours:.2f} vs the leaderboard's "
+                    f"{lb:.2f} (delta {ours - lb:+.2f}, allowed ±{within}){cover}")

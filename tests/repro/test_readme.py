@@ -84,3 +84,28 @@ def test_tatoeba_languages_and_the_files_written(built, data_root):
     assert f"| fra-eng    | {lb['fra-eng']:.2f}" in (folder / "tatoeba.md").read_text()
     assert (folder / "tables" / "tatoeba_languages.csv").read_text().startswith("language,leaderboard,ours,gap")
     assert (folder / "plots" / "languages_tatoeba.png").is_file() and (folder / "report.md").is_file()
+
+
+def test_the_mteb_protocol_companion_is_judged_against_the_leaderboard_like_for_like(built, data_root, tmp_path):
+    """results-protocol-mteb/ beside the results: its Tatoeba mean (here 2 of 112 languages, so PENDING) against the
+    leaderboard's 68.94-style full mean; with all 112 the verdict is PASS/FAIL at 3 points."""
+    import shutil
+
+    from evaluation.repro.tables import like_for_like
+
+    rows = task_rows(built[1])
+    results = tmp_path / "results"
+    assert like_for_like(rows, results) is None  # never run: no line
+    companion = write_variant(tmp_path / "results-protocol-mteb")
+    status, line = like_for_like(rows, results)
+    lb = published(data_root, "Tatoeba")
+    mean = (97.3333 + 90.37) / 2
+    assert status == "PENDING" and f"ours {mean:.2f} vs the leaderboard's {sum(lb.values()) / len(lb):.2f}" in line
+    assert "(only 2 of 112 subsets run)" in line
+    doc_path = next(companion.glob("*/*/Tatoeba.json"))
+    doc = json.loads(doc_path.read_text())
+    doc["scores"]["test"] = [{"hf_subset": lang, "main_score": v / 100 - 0.02} for lang, v in lb.items()]
+    doc_path.write_text(json.dumps(doc))
+    status, line = like_for_like(rows, results)
+    assert status == "PASS" and "(delta -2.00, allowed ±3.0)" in line  # 2 points under the leaderboard, all 112
+    shutil.rmtree(companion)
