@@ -26,6 +26,18 @@ SHARD_DTYPES = ("auto", "float32", "float16")  # auto: float16 for MIRACL / Mr.T
 _POSITION_OFFSET = {"xlm-roberta": 2, "roberta": 2, "camembert": 2}
 
 
+# The choice settings (one place: the encoder stack imports them from here; checked when a config is composed)
+PROTOCOLS = ("paper", "mteb")
+PROMPT_STYLES = ("query_passage", "instruction", "none", "named")
+POOLINGS = ("mean", "cls")
+PIPELINES = ("auto", "sentence-transformers", "transformers")
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+
+
 def _at_least(name: str, value: Any, low: int, fix: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{name}={value!r} is out of range: it must be an integer >= {low} ({fix})")
@@ -45,8 +57,8 @@ def check_values(cfg: Any) -> None:
                           f"(shards={cfg.shards}); a sweep sets it per worker job")
     if not isinstance(cfg.device, str) or not DEVICE.fullmatch(cfg.device):
         raise ConfigError(f"device={cfg.device!r} is not a device: give auto, cpu, cuda or cuda:N (N: a GPU index)")
-    if cfg.shard_dtype not in SHARD_DTYPES:
-        raise ConfigError(f"shard_dtype={cfg.shard_dtype!r} is not one of {', '.join(SHARD_DTYPES)}")
+    check_choice("shard_dtype", cfg.shard_dtype, SHARD_DTYPES)
+    check_choice("protocol", cfg.protocol, PROTOCOLS)
     if _is_set(cfg.model):
         check_model_values(cfg.model)
 
@@ -56,6 +68,10 @@ def _is_set(node: Any) -> bool:
 
 
 def check_model_values(model: Any) -> None:
+    check_choice("model.pipeline", model.pipeline, PIPELINES)
+    check_choice("model.prompt_style", model.prompt_style, PROMPT_STYLES)
+    if not _sentence_transformers(model):  # sentence-transformers brings its own pooling module (any of its modes)
+        check_choice("model.pooling", model.pooling, POOLINGS)
     if model.dim is not None:
         _at_least("model.dim", model.dim, 1, "the embedding size, or model.dim=null to take it from the weights")
     limit = position_limit(model.path)
@@ -64,6 +80,14 @@ def check_model_values(model: Any) -> None:
             limit is not None and model.max_length > limit):
         raise ConfigError(f"model.max_length={model.max_length!r} is out of range: it must be an integer >= 1{high}; "
                           f"the mE5 models take 512")
+
+
+def _sentence_transformers(model: Any) -> bool:
+    """Whether the checkpoint is encoded by sentence-transformers (evaluation/models/st.py, st_folder)."""
+    if model.pipeline != "auto":
+        return model.pipeline == "sentence-transformers"
+    raw = model.path or model.name
+    return bool(raw) and Path(raw).expanduser().joinpath("modules.json").is_file()
 
 
 def position_limit(path: str | None) -> int | None:

@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 
 from evaluation.errors import ConfigError
 from evaluation.models.batching import StreamStats, TextBlocks, block_stream, pad_multiple, tokenizer_threads
-from evaluation.models.pooling import POOLINGS, pool
+from evaluation.models.pooling import pool
+from evaluation.validation import POOLINGS
 
 if TYPE_CHECKING:
     from mteb.models.model_meta import ModelMeta

@@ -20,8 +20,7 @@ from evaluation.errors import ConfigError, ModelLoadError, ModelOutputError
 from evaluation.fingerprint import file_sha256, files_sha256
 from evaluation.models import st
 from evaluation.models.encoder import E5Encoder
-from evaluation.models.pooling import POOLINGS
-from evaluation.models.prompts import PROMPT_STYLES, PROTOCOLS
+from evaluation.validation import POOLINGS, PROMPT_STYLES, PROTOCOLS, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +134,9 @@ def model_dim(model_cfg: ModelConfig) -> int | None:
 def check_settings(model_cfg: ModelConfig, protocol: str) -> None:
     """Reject bad choices before spending minutes on loading weights."""
     st_pooling = st.st_folder(model_cfg) is not None  # sentence-transformers runs any of its pooling modes
-    for what, value, choices in (
-        ("protocol", protocol, PROTOCOLS),
-        ("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES),
-        ("model.pooling", model_cfg.pooling, (model_cfg.pooling,) if st_pooling else POOLINGS),
-    ):
-        if value not in choices:
-            raise ConfigError(f"{what}={value!r} is not one of {', '.join(choices)}")
+    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES)
+    check_choice("model.pooling", model_cfg.pooling, (model_cfg.pooling,) if st_pooling else POOLINGS)
 
 
 def resolve_device(device: str) -> torch.device:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import torch
 
-POOLINGS = ("mean", "cls")
-
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean over non-padding tokens ([B, T, H], [B, T] -> [B, H]).

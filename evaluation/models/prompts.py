@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Literal
 from evaluation.errors import ConfigError
 from evaluation.models.instructions import instruction_for
 from evaluation.suites import mteb_task
+from evaluation.validation import PROMPT_STYLES, PROTOCOLS, check_choice
 
 if TYPE_CHECKING:
     from evaluation.config import ModelConfig
 
 Role = Literal["query", "document"]
-PROTOCOLS = ("paper", "mteb")
-PROMPT_STYLES = ("query_passage", "instruction", "none", "named")
 
 # Retrieval tasks whose documents the authors encode as queries (symmetric question-question retrieval).
 DOC_AS_QUERY_TASKS = frozenset({"QuoraRetrieval"})
@@ -53,8 +52,8 @@ def format_inputs(
     protocol: str,
 ) -> list[str]:
     """The model input for each text. role None = mteb gave no prompt type (a symmetric task)."""
-    _check_choice("protocol", protocol, PROTOCOLS)
-    _check_choice("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES)
+    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("model.prompt_style", model_cfg.prompt_style, PROMPT_STYLES)
     if model_cfg.prompt_style == "none":
         return list(texts)
     if model_cfg.prompt_style == "named":
@@ -77,7 +76,7 @@ def should_normalize(task_type: str, model_cfg: ModelConfig, protocol: str) -> b
     slightly better results". mteb's sentence-transformers path keeps the checkpoint's Normalize module, and so
     does a model whose own protocol normalises (model.normalize_classification=true, e.g. all-MiniLM).
     """
-    _check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("protocol", protocol, PROTOCOLS)
     if protocol == "paper" and task_type == "Classification":
         return model_cfg.normalize and model_cfg.normalize_classification
     return model_cfg.normalize
@@ -171,7 +170,3 @@ def _mteb_instruction_resolver():
 
     return _Resolver()
 
-
-def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{what}={value!r} is not one of {', '.join(choices)}")

@@ -24,10 +24,10 @@ import numpy as np
 from evaluation.config import ModelConfig
 from evaluation.errors import ConfigError, ModelLoadError
 from evaluation.models.encoder import _dedupe, check_dim, cuda_autocast
+from evaluation.validation import PIPELINES, check_choice
 
 log = logging.getLogger(__name__)
 
-PIPELINES = ("auto", "sentence-transformers", "transformers")
 ST_PIPELINE = "sentence-transformers"
 # Module classes whose output depends on the text alone; anything else (Router: query/document routes, custom
 # code, static embeddings, ...) is refused rather than approximated.
@@ -56,8 +56,7 @@ class Checkpoint:
 
 def st_folder(model_cfg: ModelConfig) -> Path | None:
     """The local sentence-transformers folder this config encodes with sentence-transformers, else None."""
-    if model_cfg.pipeline not in PIPELINES:
-        raise ConfigError(f"model.pipeline={model_cfg.pipeline!r} is not one of {', '.join(PIPELINES)}")
+    check_choice("model.pipeline", model_cfg.pipeline, PIPELINES)
     if model_cfg.pipeline == "transformers":
         return None
     raw = model_cfg.path or model_cfg.name
