@@ -23,7 +23,7 @@ def write_repro_report(results: Path, reference: Path | None, out: Path, name: s
     folder = Path(out) / name
     write_report(report, folder)
     atomic_write_text(folder / "tables" / "tatoeba_languages.csv",
-                      tatoeba_languages(report).to_csv(index=False, float_format="%.4f"))
-    atomic_write_text(folder / "tatoeba.md", render_tatoeba(report))
+                      tatoeba_languages(report, results).to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(folder / "tatoeba.md", render_tatoeba(report, results))
     atomic_write_text(folder / "README.md", render_readme(report, read_run_info(results), results))
     return folder

@@ -74,8 +74,9 @@ def sides_with(row) -> str:
     return "paper" if d_paper < d_lb else "leaderboard"
 
 
-def tatoeba_languages(report) -> pd.DataFrame:
-    """lang | leaderboard F1 | ours F1 | ours - leaderboard, for every Tatoeba language ours ran."""
+def tatoeba_languages(report, results: Path | None = None) -> pd.DataFrame:
+    """lang | leaderboard F1 | ours F1 | ours - leaderboard, for every Tatoeba language ours ran; with ``results``,
+    also ours with mteb's protocol (the companion run) and its gap: the quantisation gap proper."""
     scored = next(s for s in report.ours if s.run.name == run_name(report))
     checkpoint = scored.run.reference_model or scored.run.hub_id
     ref = report.refs.get(checkpoint)
@@ -90,6 +91,10 @@ def tatoeba_languages(report) -> pd.DataFrame:
     out = pd.DataFrame({"language": ours.index, "leaderboard": [lb.get(x, math.nan) for x in ours.index],
                         "ours": ours.to_numpy()})
     out["gap"] = out["ours"] - out["leaderboard"]
+    companion = companion_tatoeba(results) if results is not None else None
+    if companion is not None:
+        out["ours_mteb"] = [companion[1].get(x, math.nan) for x in out["language"]]
+        out["gap_mteb"] = out["ours_mteb"] - out["leaderboard"]
     return out.sort_values("language").reset_index(drop=True)
 
 
@@ -111,19 +116,27 @@ def acceptance(rows: pd.DataFrame) -> list[tuple[Acceptance, str, str]]:
     return out
 
 
+def companion_tatoeba(results: Path) -> tuple[Path, dict[str, float]] | None:
+    """The mteb-protocol Tatoeba run beside ``results``: (its result file, language -> F1 x 100), or None."""
+    files = sorted(mteb_protocol_results(results).glob(f"*/*/{TATOEBA}.json"))
+    if not files:
+        return None
+    doc = json.loads(files[0].read_text(encoding="utf-8"))
+    return files[0], {e["hf_subset"]: 100 * e["main_score"] for split in doc["scores"].values() for e in split}
+
+
 def like_for_like(rows: pd.DataFrame, results: Path, within: float = 3.0) -> tuple[str, str] | None:
     """The Tatoeba acceptance with the leaderboard's own protocol (the companion run, protocol=mteb: no prefix):
     ('PASS' | 'FAIL' | 'PENDING', one line of numbers), or None where the companion was never run."""
-    files = sorted(mteb_protocol_results(results).glob(f"*/*/{TATOEBA}.json"))
+    companion = companion_tatoeba(results)
     row = rows[rows["task"] == TATOEBA]
-    if not files or row.empty:
+    if companion is None or row.empty:
         return None
-    entries = [e for split in json.loads(files[0].read_text(encoding="utf-8"))["scores"].values() for e in split]
-    ours, lb, expected = (100 * sum(e["main_score"] for e in entries) / len(entries), float(row.iloc[0]["leaderboard"]),
-                          int(row.iloc[0]["n_expected"]))
-    complete = len(entries) == expected
+    path, f1 = companion
+    ours, lb, expected = sum(f1.values()) / len(f1), float(row.iloc[0]["leaderboard"]), int(row.iloc[0]["n_expected"])
+    complete = len(f1) == expected
     status = "PENDING" if not complete else ("PASS" if abs(ours - lb) <= within else "FAIL")
-    cover = "" if complete else f" (only {len(entries)} of {expected} subsets run)"
+    cover = "" if complete else f" (only {len(f1)} of {expected} subsets run)"
     return status, (f"{TATOEBA}, like for like (the leaderboard's protocol, `protocol=mteb`: no `query: ` prefix; "
-                    f"results/{files[0].relative_to(Path(results).parent)}): ours {ours:.2f} vs the leaderboard's "
+                    f"results/{path.relative_to(Path(results).parent)}): ours {ours:.2f} vs the leaderboard's "
                     f"{lb:.2f} (delta {ours - lb:+.2f}, allowed ±{within}){cover}")

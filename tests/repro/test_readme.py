@@ -102,6 +102,8 @@ def test_the_mteb_protocol_companion_is_judged_against_the_leaderboard_like_for_
     mean = (97.3333 + 90.37) / 2
     assert status == "PENDING" and f"ours {mean:.2f} vs the leaderboard's {sum(lb.values()) / len(lb):.2f}" in line
     assert "(only 2 of 112 subsets run)" in line
+    langs = tatoeba_languages(built[1], results).set_index("language")  # the companion's column, per language
+    assert langs.loc["fra-eng", "gap_mteb"] == pytest.approx(90.37 - lb["fra-eng"], abs=1e-4)
     doc_path = next(companion.glob("*/*/Tatoeba.json"))
     doc = json.loads(doc_path.read_text())
     doc["scores"]["test"] = [{"hf_subset": lang, "main_score": v / 100 - 0.02} for lang, v in lb.items()]
