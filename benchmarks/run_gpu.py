@@ -12,7 +12,8 @@ languages from Tatoeba, log-normal token lengths, benchmarks/bench_corpus_path.p
 Whole runs interleaved in this process (rotating order), ``--reps`` >= 3; ratios are medians of per-repetition
 ratios with min-max spread. Numeric agreement: the worker's stored vectors vs the bare loop's (cosine, max |diff|).
 Search: ``evaluation.search.exact_topk`` torch-on-GPU vs faiss-cpu, 1,000 queries x >= 10M x 384 fp16, top-100.
-mteb.evaluate and 1/2/4 workers are rows that say why they were not measured when they cannot run.
+mteb.evaluate (5c) and 1/2/4 workers with launcher=gpus (5f) are in benchmarks/gpu_rows.py; each says why it was
+not measured when it cannot run (mteb is not on the GPU image; one GPU).
 
     python -m benchmarks.run_gpu --prepare       # here: .cache/me5-eval-bench/gpu-inputs (tokenizer, Tatoeba, wheels)
     python -m benchmarks.run_gpu [--out $OUT]    # there: reports/bench/gpu-latest.{json,md} (me5-eval plan reads it)
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import REPORT_DIR, WORK_DIR, Bar, interleaved, machine_info, print_table, write_report
+from benchmarks.gpu_rows import bench_mteb, bench_search, bench_workers
 
 INPUTS = WORK_DIR / "gpu-inputs"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -164,10 +166,10 @@ def bench_size(size: str, args, device, work: Path, corpus_dir: Path, tok) -> tu
     mdir = model_dir(size, work / f"model-{size}", args.tokenizer_dir, args.smoke)
     hidden = json.loads((mdir / "config.json").read_text())["hidden_size"]
     cache = work / f"cache-{size}"
-    cfg = compose_run_config([
-        f"model={size}", f"model.path={mdir}", f"model.dim={hidden}", "suite=mteb-en", "tasks=[SciFact]",
-        "data.root=null", f"data.paths.SciFact={corpus_dir}", f"cache.dir={cache}", "shards=1", "shard_index=0",
-        f"device={device}", f"batch_size={args.batch_size}", f"model.dtype={'float16' if cuda else 'float32'}"])
+    common = [f"model={size}", f"model.path={mdir}", f"model.dim={hidden}", "suite=mteb-en", "tasks=[SciFact]",
+              "data.root=null", f"data.paths.SciFact={corpus_dir}", f"device={device}", f"batch_size={args.batch_size}",
+              f"model.dtype={'float16' if cuda else 'float32'}", f"output.dir={work / f'results-{size}'}"]
+    cfg = compose_run_config([*common, f"cache.dir={cache}", "shards=1", "shard_index=0"])
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     model = AutoModel.from_pretrained(mdir, dtype=torch.float16 if cuda else torch.float32).to(device).eval()
     corpus = corpus_dir / "corpus.jsonl"
@@ -223,10 +225,17 @@ def bench_size(size: str, args, device, work: Path, corpus_dir: Path, tok) -> tu
     bars.append(Bar(f"5d numeric agreement, worker vs bare loop [{size}]", None, None, check=cos > 0.999,
                     check_desc="min cosine > 0.999", details={"summary": f"min cosine {cos:.6f}, max |diff| "
                                                                         f"{max_diff:.1e}", "max_abs_diff": max_diff}))
+    bars.append(bench_mteb(size, corpus_dir, st, device, args.batch_size, args.reps, timings["worker"].wall))
     variants.clear()
     loading._LOADED.clear()  # the next size must not keep this model on the GPU
     if cuda:
         torch.cuda.empty_cache()
+    if cuda:
+        torch.cuda.empty_cache()
+    # block_rows: 4 shards per worker of whole blocks; the workers load their own model
+    workers = (1, 2) if args.smoke else (1, 2, 4)
+    bars.append(bench_workers(size, [*common, f"block_rows={max(1, n // (4 * workers[-1]))}"], work, device, n,
+                              workers))
     return bars, {"timings": timings, "worker_passages_per_s": rate["worker"]}
 
 
@@ -240,39 +249,6 @@ def sentence_transformer(mdir: Path, dim: int, device):
         return st.half() if device.type == "cuda" else st
     except Exception as e:  # reported in the row, not hidden  # noqa: BLE001
         return f"not measured: sentence-transformers failed: {type(e).__name__}: {e}"[:300]
-
-
-def bench_search(n: int, device, reps: int) -> Bar:
-    """exact_topk on the GPU (torch) vs faiss-cpu: 1,000 queries x n x 384 fp16, top-100, same rankings."""
-    import torch
-
-    from evaluation.search import exact_topk
-
-    g = torch.Generator(device=device).manual_seed(0)
-    corpus = torch.nn.functional.normalize(torch.randn(n, 384, device=device, generator=g), dim=-1)
-    emb = corpus.half().cpu().numpy()
-    del corpus
-    q = torch.nn.functional.normalize(torch.randn(1000, 384, device=device, generator=g), dim=-1).cpu().numpy()
-    docids = [f"d{i}" for i in range(n)]
-    out: dict = {}
-
-    def run(backend, dev):
-        def go():
-            out[backend] = exact_topk(q, [(emb, docids)], 100, 2 << 30, backend, device=dev)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-        return go
-
-    gpu_dev = str(device) if device.type == "cuda" else "cpu"
-    timings = interleaved({"torch": run("torch", gpu_dev), "faiss": run("faiss", None)}, reps)
-    same = float(np.mean([a == b for a, b in zip(out["torch"][1], out["faiss"][1], strict=True)]))
-    ratios = [f / t for f, t in zip(timings["faiss"].wall, timings["torch"].wall, strict=True)]
-    t_torch, t_faiss = (statistics.median(timings[k].wall) for k in ("torch", "faiss"))
-    summary = (f"{n:,} x 384 fp16, 1,000 queries, top-100: torch on {gpu_dev} {t_torch:.2f} s, faiss-cpu "
-               f"{t_faiss:.2f} s; identical rankings for {same:.1%}")
-    return Bar(f"5e search: torch on {gpu_dev} vs faiss-cpu, {n:,} x 384", statistics.median(ratios), None,
-               check=same >= 0.999, check_desc="same top-100 for >= 99.9 % of queries",
-               details={"summary": summary, "ratios": ratios, "same_rankings": same})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,11 +301,6 @@ def main(argv: list[str] | None = None) -> int:
         bars += got
         plan_rates[size] = raw[size]["worker_passages_per_s"]
         print(got[0].details["summary"], flush=True)
-    bars.append(Bar("5c mteb.evaluate fp16 baseline", None, None, note="not measured: needs a local mteb task; "
-                                                                       "see docs/scale.md"))
-    gpus = torch.cuda.device_count() if device.type == "cuda" else 0
-    bars.append(Bar("5f 1/2/4 workers (launcher=gpus)", None, None,
-                    note=f"not measured: {gpus} GPU(s) here" if gpus < 2 else "not measured: not implemented yet"))
     bars.append(bench_search(args.search_rows, device, args.reps))
     machine = machine_info()
     machine.update(torch=torch.__version__, cuda=torch.version.cuda,

@@ -31,6 +31,10 @@ def test_bench_gpu_smoke_runs_the_worker_path_and_search_and_writes_its_report(t
     assert counts["worker"]["batches"] == counts["bare_fp16"]["batches"] == 3  # 24 passages, batch 8
     assert len(worker["details"]["ratios"]) == 3 and "pass" not in worker  # smoke: a report, never a PASS
     assert rows["5d numeric agreement, worker vs bare loop [base]"]["check"] is True
+    mteb_row = rows["5c worker path vs mteb.evaluate, same precision [small]"]
+    assert len(mteb_row["details"]["ratios"]) == 3 and "pass" not in mteb_row
+    workers = rows["5f 1/2/4 workers (launcher=gpus), corpus phase [small]"]["details"]
+    assert workers["workers"] == [1, 2] and set(workers["wall_s"]) == {"1", "2"}  # 4 shards per worker, all encoded
     search = rows["5e search: torch on cpu vs faiss-cpu, 20,000 x 384"]
     assert search["check"] is True and search["details"]["same_rankings"] == 1.0
     assert doc["smoke"] is True and set(doc["plan_rates"]) == {"small", "base"}
