@@ -17,11 +17,13 @@ from evaluation.metrics.trec import Qrels, Run
 from evaluation.scoring import (
     SUITE_METRICS,
     SUITE_SEMANTICS,
+    metric_depth,
     mteb_retrieval_scores,
     score_run,
+    supported_scores,
     trec_retrieval_scores,
 )
-from evaluation.suites import mteb_task
+from evaluation.suites import ignores_identical_ids, mteb_task
 
 
 def format_trec_eval(
@@ -105,8 +107,9 @@ def _save_task_result(args: argparse.Namespace, run: Run, qrels: Qrels) -> None:
     split = args.split or meta.eval_splits[0]
     if SUITE_SEMANTICS[args.suite] == "trec":
         scores = trec_retrieval_scores(run, qrels, args.suite)
-    else:
-        scores = mteb_retrieval_scores(run, qrels)
+    else:  # as mteb scores the task (ArguAna, Quora...: a document with the query's id is not counted)
+        scores = mteb_retrieval_scores(run, qrels, ignore_identical_ids=ignores_identical_ids(args.task))
+    scores = _within_run_depth(scores, run, meta.main_score, args)
     entry = {
         "hf_subset": args.subset,
         "languages": languages,
@@ -131,6 +134,19 @@ def _save_task_result(args: argparse.Namespace, run: Run, qrels: Qrels) -> None:
         "semantics": "trec_eval -c -M 100" if SUITE_SEMANTICS[args.suite] == "trec" else "mteb",
     }
     atomic_write_json(args.save_json, dict(doc))
+
+
+def _within_run_depth(scores: dict[str, float], run: Run, main: str, args: argparse.Namespace) -> dict[str, float]:
+    """The metrics the run is deep enough for (scoring.supported_scores: a recall_at_1000 of a 100-deep run is
+    recall at 100 under another name); those down to the main score's depth always stay (the task's own cut-off:
+    a 3-document run's nDCG@10 is what trec_eval gives it). stderr names what was left out."""
+    depth = max((len(docs) for docs in run.values()), default=0)
+    kept = supported_scores(scores, max(depth, metric_depth(main)))
+    dropped = sorted(set(scores) - set(kept), key=lambda k: (metric_depth(k), k))
+    if dropped:
+        print(f"note: {len(dropped)} metrics need more than the run's {depth} documents per query and are not stored "
+              f"(e.g. {dropped[0]})", file=sys.stderr)
+    return kept
 
 
 def _load_existing(path: Path, task: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,10 @@ def test_save_json_is_an_mteb_task_result_and_merges_subsets(files, tmp_path, ca
     overall, _ = score_run(RUN, QRELS, "miracl")
     assert entries[1]["main_score"] == entries[1]["ndcg_at_10"] == pytest.approx(overall["ndcg_at_10"])
     assert "map_at_10" in entries[1]
+    # the run ranks at most 3 documents per query: deeper metrics are not stored (recall_at_100 would be recall_at_3)
+    assert "recall_at_100" in overall and "recall_at_100" not in entries[1] and "recall_at_3" not in overall
+    assert re.search(r"\d+ metrics need more than the run's 3 documents per query and are not stored",
+                     capsys.readouterr().err)
     doc = json.loads(out.read_text())
     assert doc["me5_eval"]["dev/sw"]["model"] == "bm25"
     assert doc["me5_eval"]["dev/sw"]["semantics"] == "trec_eval -c -M 100"
@@ -109,3 +114,15 @@ def test_save_json_is_an_mteb_task_result_and_merges_subsets(files, tmp_path, ca
     # a file of another task is not overwritten
     assert score_command([str(run), str(qrels), *common[:4], "--task", "SciFact"]) == 2
     assert "is not an mteb TaskResult of SciFact" in capsys.readouterr().err
+
+
+def test_save_json_drops_a_document_with_the_querys_id_where_mteb_does(tmp_path):
+    """ArguAna (mteb: ignore_identical_ids): the query's own argument ranked first is not a hit nor a miss."""
+    run = tmp_path / "r.run"
+    trec_io.write_run(run, {"q1": {"q1": 2.0, "d1": 1.0}}, tag="t")
+    qrels = write(tmp_path / "qrels.txt", ["q1 Q0 d1 1"])
+    out = tmp_path / "ArguAna.json"
+    assert score_command([str(run), str(qrels), "--suite", "beir", "--save-json", str(out), "--model", "m",
+                          "--task", "ArguAna"]) == 0
+    [entry] = json.loads(out.read_text())["scores"]["test"]
+    assert entry["ndcg_at_1"] == pytest.approx(1.0)  # d1 is first once q1 is dropped
