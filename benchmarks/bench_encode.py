@@ -101,15 +101,16 @@ MODELS = {
 
 
 def model_config(name: str):
+    """pipeline=transformers: this bar times OUR encoder (both folders have modules.json, so "auto" would hand them
+    to SentenceTransformer, whose model is not a bare transformer the loop can call)."""
     from benchmarks.common import me5_small_dir, minilm_dir
     from evaluation.config import ModelConfig
 
     if name == "all-MiniLM-L6-v2":
-        # pipeline=transformers: this bar times OUR encoder (the folder has modules.json, so "auto" would hand
-        # it to SentenceTransformer, whose model is not a bare transformer the loop can call)
         return ModelConfig(name="sentence-transformers/all-MiniLM-L6-v2", path=str(minilm_dir()), dim=384,
                            prompt_style="none", max_length=256, pipeline="transformers")
-    return ModelConfig(name="intfloat/multilingual-e5-small", path=str(me5_small_dir()), dim=384, max_length=512)
+    return ModelConfig(name="intfloat/multilingual-e5-small", path=str(me5_small_dir()), dim=384, max_length=512,
+                       pipeline="transformers")
 
 
 def padding_stats(lengths: np.ndarray, batches: list[np.ndarray], multiple: int = 1) -> dict[str, float]:
